@@ -1,0 +1,56 @@
+#pragma once
+// The hub's configuration file (config/dxhub.json). Loading it checks every key: an unknown or
+// ill-typed key stops start-up with one line naming the file, the key and what was expected.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+namespace dx {
+
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct ParticipantConfig {
+  std::string id;
+  std::string role;  // station, cyber_cell, sp_office, dm_office, bank, hub
+  std::string name;
+  std::string nameHi;
+  std::string keyType;                   // "" (Ed25519) or "p256": read by the dev PKI script
+  std::vector<std::string> certs;        // PEM paths; default <pki.dir>/<id>.crt
+  std::vector<std::string> ifscPrefixes;  // banks: the IFSC prefixes routed to this bank
+};
+
+struct Limits {
+  std::size_t maxBodyBytes = 1 << 20;
+  int freshnessSeconds = 300;
+  int maxConnections = 256;
+  int workers = 16;
+  int queue = 256;
+  int readTimeoutMs = 10000;
+};
+
+struct HubConfig {
+  std::string path;  // the file it was read from
+  std::string hubId, district, listen;
+  std::string pkiDir, caPath, crlPath;
+  std::string storeUrl, schemaDir, policyPath;
+  Limits limits;
+  std::vector<ParticipantConfig> participants;
+  rapidjson::Document plugins;  // the `plugins` array, read by the connector runtime
+
+  std::string hubCertPath() const { return pkiDir + "/" + hubId + ".crt"; }
+  std::string hubKeyPath() const { return pkiDir + "/" + hubId + ".key"; }
+  const ParticipantConfig* findParticipant(const std::string& id) const;
+};
+
+// Throws ConfigError("<file>: <key>: <what was expected>").
+HubConfig loadConfig(const std::string& path);
+
+// Reads a whole file; throws std::runtime_error naming it.
+std::string readFile(const std::string& path);
+
+}  // namespace dx

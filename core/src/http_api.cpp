@@ -1,0 +1,376 @@
+#include "http_api.h"
+
+#include <chrono>
+#include <thread>
+
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/SecureServerSocket.h>
+#include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/X509Certificate.h>
+#include <Poco/NumberParser.h>
+#include <Poco/URI.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "certificate.h"
+#include "tls.h"
+
+namespace dx {
+
+namespace {
+
+using Poco::Net::HTTPResponse;
+using Poco::Net::HTTPServerRequest;
+using Poco::Net::HTTPServerResponse;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr const char* kProblemType = "application/problem+json";
+constexpr const char* kJsonType = "application/json";
+constexpr const char* kJoseType = "application/jose+json";
+
+// The participant named by the TLS client certificate's SAN URI, if it is registered.
+std::string clientParticipant(HTTPServerRequest& request, const Registry& registry) {
+  auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request);
+  if (!impl) return {};
+  try {
+    Poco::Net::SecureStreamSocket socket(impl->socket());
+    if (!socket.havePeerCertificate()) return {};
+    Poco::Net::X509Certificate cert = socket.peerCertificate();
+    std::string id = participantIdOf(const_cast<X509*>(cert.certificate()));
+    return registry.find(id) ? id : std::string();
+  } catch (const Poco::Exception&) {
+    return {};
+  }
+}
+
+// The request body, or nullopt past `limit` bytes: a Content-Length over it is refused before
+// reading anything, a chunked body is cut as soon as it passes it.
+std::optional<std::string> readBody(HTTPServerRequest& request, std::size_t limit) {
+  if (request.hasContentLength() &&
+      request.getContentLength64() > static_cast<Poco::Int64>(limit))
+    return std::nullopt;
+  std::string body;
+  if (request.hasContentLength()) body.reserve(static_cast<std::size_t>(request.getContentLength64()));
+  std::istream& in = request.stream();
+  char buf[16384];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    body.append(buf, static_cast<std::size_t>(in.gcount()));
+    if (body.size() > limit) return std::nullopt;
+  }
+  return body;
+}
+
+std::string lastFour(std::string_view id) {
+  return id.size() > 8 ? "…" + std::string(id.substr(id.size() - 8)) : std::string(id);
+}
+
+class ApiHandler : public Poco::Net::HTTPRequestHandler {
+ public:
+  explicit ApiHandler(ApiContext& ctx) : ctx_(ctx) {}
+
+  void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
+    auto started = SteadyClock::now();
+    ++ctx_.inFlight;
+    std::string route = "other";
+    std::string client, outcome, detail;
+    int status = 500;
+    try {
+      status = dispatch(request, response, route, client, outcome, detail);
+    } catch (const std::exception& e) {
+      // Nothing a request does may take the process down; the client sees a plain 500.
+      ctx_.log.error("request failed: %s", std::string(e.what()));
+      status = 500;
+      if (!response.sent()) send(response, 500, kProblemType, problemJson({"internal", "internal error"}));
+    }
+    double seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
+    ctx_.metrics.countRequest(route, status);
+    --ctx_.inFlight;
+    // One line per request: never a body, ids shortened.
+    ctx_.log.information("%s %s %s client=%s status=%d %s %.2fms", request.clientAddress().host().toString(),
+                         request.getMethod(), route, client.empty() ? std::string("-") : client,
+                         status, outcome + (detail.empty() ? "" : " " + detail), seconds * 1000);
+  }
+
+ private:
+  int send(HTTPServerResponse& response, int status, const char* type, const std::string& body) {
+    response.setStatus(static_cast<HTTPResponse::HTTPStatus>(status));
+    response.setContentType(type);
+    response.setContentLength64(static_cast<Poco::Int64>(body.size()));
+    response.sendBuffer(body.data(), body.size());
+    return status;
+  }
+  int problem(HTTPServerResponse& response, const Problem& p, std::string& outcome) {
+    outcome = p.code;
+    return send(response, problemStatus(p.code), kProblemType, problemJson(p));
+  }
+
+  int dispatch(HTTPServerRequest& request, HTTPServerResponse& response, std::string& route,
+               std::string& client, std::string& outcome, std::string& detail) {
+    Poco::URI uri(request.getURI());
+    const std::string& path = uri.getPath();
+    const std::string& method = request.getMethod();
+    if (path == "/healthz") {
+      route = "/healthz";
+      outcome = "ok";
+      return send(response, 200, "text/plain", "ok\n");
+    }
+    if (path == "/metrics") {
+      route = "/metrics";
+      outcome = "ok";
+      return send(response, 200, "text/plain; version=0.0.4", ctx_.metrics.render());
+    }
+    if (path.rfind("/v1/", 0) != 0) {
+      route = "unknown";
+      return problem(response, {"not_found", "no such resource"}, outcome);
+    }
+    client = clientParticipant(request, ctx_.registry);
+    std::vector<std::string> parts;
+    uri.getPathSegments(parts);
+    if (parts.size() == 2 && parts[1] == "messages") {
+      route = "/v1/messages";
+      if (method != "POST") return problem(response, {"method_not_allowed", "use POST"}, outcome);
+      if (client.empty()) return unauthenticated(response, outcome);
+      return postMessage(request, response, client, outcome, detail);
+    }
+    if (client.empty()) {
+      route = parts.size() >= 2 ? "/v1/" + parts[1] : "/v1";
+      return unauthenticated(response, outcome);
+    }
+    if (parts.size() == 3 && parts[1] == "messages") {
+      route = "/v1/messages/{id}";
+      if (method != "GET") return problem(response, {"method_not_allowed", "use GET"}, outcome);
+      return messageStatus(response, parts[2], client, outcome);
+    }
+    if (parts.size() == 2 && parts[1] == "inbox") {
+      route = "/v1/inbox";
+      if (method != "GET") return problem(response, {"method_not_allowed", "use GET"}, outcome);
+      return inbox(uri, response, client, outcome);
+    }
+    if (parts.size() == 4 && parts[1] == "inbox" && parts[3] == "ack") {
+      route = "/v1/inbox/{id}/ack";
+      if (method != "POST") return problem(response, {"method_not_allowed", "use POST"}, outcome);
+      return ack(response, parts[2], client, outcome);
+    }
+    route = "unknown";
+    return problem(response, {"not_found", "no such resource"}, outcome);
+  }
+
+  int unauthenticated(HTTPServerResponse& response, std::string& outcome) {
+    return problem(response,
+                   {"unauthenticated",
+                    "a client certificate issued to a registered participant is required"},
+                   outcome);
+  }
+
+  int postMessage(HTTPServerRequest& request, HTTPServerResponse& response,
+                  const std::string& client, std::string& outcome, std::string& detail) {
+    auto started = SteadyClock::now();
+    std::optional<std::string> body = readBody(request, ctx_.config.limits.maxBodyBytes);
+    if (!body) {
+      response.setKeepAlive(false);  // the rest of the body is not read; the connection ends
+      Outcome o = ctx_.pipeline.refuse(
+          {"too_large", "the body is larger than " +
+                            std::to_string(ctx_.config.limits.maxBodyBytes) + " bytes"},
+          client);
+      outcome = o.code;
+      return send(response, o.status, kProblemType, o.body);
+    }
+    // Admission control: past workers + queue the hub says so at once instead of stalling.
+    if (++ctx_.admitted > ctx_.admitLimit) {
+      --ctx_.admitted;
+      response.set("Retry-After", "1");
+      ctx_.metrics.countMessage("", "busy");
+      return problem(response, {"busy", "the hub is at capacity; retry after 1 s"}, outcome);
+    }
+    ctx_.workers.acquire();
+    Outcome o;
+    try {
+      o = ctx_.pipeline.submit(*body, client);
+    } catch (...) {
+      ctx_.workers.release();
+      --ctx_.admitted;
+      throw;
+    }
+    ctx_.workers.release();
+    --ctx_.admitted;
+    outcome = o.code;
+    detail = o.type + " " + lastFour(o.messageId);
+    if (o.isProblem()) {
+      if (o.status == 503) response.set("Retry-After", "1");
+      return send(response, o.status, kProblemType, o.body);
+    }
+    ctx_.metrics.observeReceiptLatency(std::chrono::duration<double>(SteadyClock::now() - started).count());
+    return send(response, o.status, kJoseType, o.body);
+  }
+
+  bool mayRead(const MessageRecord& m, const std::string& client) {
+    if (m.from == client || m.to == client) return true;
+    const Participant* p = ctx_.registry.find(client);
+    return p && (p->role == "sp_office" || p->role == "hub");
+  }
+
+  int messageStatus(HTTPServerResponse& response, const std::string& id, const std::string& client,
+                    std::string& outcome) {
+    std::optional<MessageRecord> m = ctx_.store.find(id);
+    // Not yours and not there answer the same: ids cannot be probed.
+    if (!m || !mayRead(*m, client)) return problem(response, {"not_found", "no such message"}, outcome);
+    std::vector<std::string> replies = ctx_.store.replies(id);
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    auto field = [&](const char* k, const std::string& v) {
+      w.Key(k);
+      w.String(v);
+    };
+    w.StartObject();
+    field("id", m->id);
+    field("type", m->type);
+    field("from", m->from);
+    field("to", m->to);
+    if (!m->caseId.empty()) field("case", m->caseId);
+    if (!m->ref.empty()) field("ref", m->ref);
+    field("created", m->created);
+    field("accepted_at", m->acceptedAt);
+    field("digest", m->digest);
+    field("state", m->state);
+    w.Key("attempts");
+    w.Int(m->attempts);
+    field("last_error", m->lastError);
+    w.Key("audit_seq");
+    w.Int64(m->seq);
+    w.Key("replies");
+    w.StartArray();
+    for (const std::string& r : replies) w.String(r);
+    w.EndArray();
+    w.EndObject();
+    outcome = m->state;
+    return send(response, 200, kJsonType, {buf.GetString(), buf.GetSize()});
+  }
+
+  int inbox(const Poco::URI& uri, HTTPServerResponse& response, const std::string& client,
+            std::string& outcome) {
+    Poco::Int64 after = 0;
+    int limit = 100;
+    for (const auto& [key, value] : uri.getQueryParameters()) {
+      bool ok = true;
+      if (key == "after")
+        ok = Poco::NumberParser::tryParse64(value, after) && after >= 0;
+      else if (key == "limit")
+        ok = Poco::NumberParser::tryParse(value, limit) && limit >= 1 && limit <= 1000;
+      if (!ok)
+        return problem(response,
+                       {"malformed", "after must be a sequence number ≥ 0 and limit 1 to 1000"},
+                       outcome);
+    }
+    std::vector<MessageRecord> messages = ctx_.store.inbox(client, after, limit);
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key("messages");
+    w.StartArray();
+    for (const MessageRecord& m : messages) {
+      w.StartObject();
+      w.Key("seq");
+      w.Int64(m.seq);
+      for (auto [k, v] : {std::pair{"id", &m.id}, {"type", &m.type}, {"from", &m.from},
+                          {"state", &m.state}, {"jws", &m.jws}}) {
+        w.Key(k);
+        w.String(*v);
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+    w.Key("next_after");
+    w.Int64(messages.empty() ? after : messages.back().seq);
+    w.EndObject();
+    outcome = std::to_string(messages.size()) + " messages";
+    return send(response, 200, kJsonType, {buf.GetString(), buf.GetSize()});
+  }
+
+  int ack(HTTPServerResponse& response, const std::string& id, const std::string& client,
+          std::string& outcome) {
+    std::optional<MessageRecord> m = ctx_.store.find(id);
+    if (!m || m->to != client) return problem(response, {"not_found", "no such message in your inbox"}, outcome);
+    std::string state = m->state;
+    if (state == "accepted" || state == "delivering" || state == "dead") {
+      AuditEntry entry{0, {}, "state", m->id, m->digest, m->from, m->to, m->type,
+                       "delivered (inbox ack)", client, {}};
+      if (!ctx_.journal.record(std::move(entry), "delivered"))
+        return problem(response, {"store_unavailable", "the hub could not record the ack; retry"}, outcome);
+      state = "delivered";
+    }
+    outcome = state;
+    return send(response, 200, kJsonType, R"({"id":")" + m->id + R"(","state":")" + state + "\"}");
+  }
+
+  ApiContext& ctx_;
+};
+
+class Factory : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  explicit Factory(ApiContext& ctx) : ctx_(ctx) {}
+  Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
+    return new ApiHandler(ctx_);
+  }
+
+ private:
+  ApiContext& ctx_;
+};
+
+Poco::Net::SocketAddress listenAddress(const std::string& listen) {
+  try {
+    return Poco::Net::SocketAddress(listen);
+  } catch (const Poco::Exception& e) {
+    throw std::runtime_error("listen address " + listen + " is not HOST:PORT (" + e.displayText() + ")");
+  }
+}
+
+}  // namespace
+
+HttpApi::HttpApi(const HubConfig& config, const std::string& listen, const Registry& registry,
+                 Pipeline& pipeline, Store& store, Journal& journal, Metrics& metrics,
+                 Poco::Logger& log)
+    : ctx_(new ApiContext{config, registry, pipeline, store, journal, metrics, log,
+                          std::counting_semaphore<1 << 20>(config.limits.workers), {}, {},
+                          config.limits.workers + config.limits.queue}) {
+  Poco::Net::Context::Ptr tls = makeServerContext(
+      {config.hubCertPath(), config.hubKeyPath(), config.caPath, config.crlPath});
+  Poco::Net::SecureServerSocket socket(listenAddress(listen), 128, tls);
+  auto* params = new Poco::Net::HTTPServerParams;
+  params->setMaxThreads(config.limits.maxConnections);
+  params->setMaxQueued(config.limits.maxConnections);
+  params->setKeepAlive(true);
+  params->setMaxKeepAliveRequests(0);  // unlimited on one connection
+  params->setKeepAliveTimeout(Poco::Timespan(10, 0));
+  params->setTimeout(Poco::Timespan(0, config.limits.readTimeoutMs * 1000));
+  params->setServerName("dxhub");
+  threads_ = std::make_unique<Poco::ThreadPool>(2, config.limits.maxConnections + 4, 60);
+  server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*ctx_), *threads_, socket, params);
+  metrics.addGauge("dxhub_queue_depth", "Requests waiting for a pipeline worker.",
+                   [c = ctx_.get()] { return static_cast<double>(c->admitted.load()); });
+  metrics.addGauge("dxhub_store_queue_depth", "Entries waiting for the next group commit.",
+                   [&journal] { return static_cast<double>(journal.queueDepth()); });
+}
+
+HttpApi::~HttpApi() { stop(0); }
+
+void HttpApi::start() { server_->start(); }
+
+unsigned short HttpApi::port() const { return server_->port(); }
+
+void HttpApi::stop(int graceMs) {
+  if (!server_) return;
+  server_->stop();  // no new connections
+  auto deadline = SteadyClock::now() + std::chrono::milliseconds(graceMs);
+  while (ctx_->inFlight.load() > 0 && SteadyClock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  server_->stopAll(true);  // idle keep-alive connections are closed
+  threads_->joinAll();
+  server_.reset();
+}
+
+}  // namespace dx

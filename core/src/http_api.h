@@ -1,0 +1,55 @@
+#pragma once
+// The HTTP API of DESIGN §6 on Poco's HTTPServer over TLS.
+#include <atomic>
+#include <memory>
+#include <semaphore>
+#include <string>
+
+#include <Poco/Logger.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/ThreadPool.h>
+
+#include "config.h"
+#include "metrics.h"
+#include "pipeline.h"
+#include "registry.h"
+#include "store.h"
+
+namespace dx {
+
+// What the request handlers share. Owned by HttpApi; handlers hold a reference.
+struct ApiContext {
+  const HubConfig& config;
+  const Registry& registry;
+  Pipeline& pipeline;
+  Store& store;
+  Journal& journal;
+  Metrics& metrics;
+  Poco::Logger& log;
+  // Admission: at most `workers` requests run the pipeline at once and `queue` more wait; past
+  // that the answer is 503 busy with Retry-After.
+  std::counting_semaphore<1 << 20> workers;
+  std::atomic<int> admitted{0};
+  std::atomic<int> inFlight{0};
+  int admitLimit;
+};
+
+class HttpApi {
+ public:
+  HttpApi(const HubConfig& config, const std::string& listen, const Registry& registry,
+          Pipeline& pipeline, Store& store, Journal& journal, Metrics& metrics,
+          Poco::Logger& log);
+  ~HttpApi();
+
+  void start();
+  // Stops accepting, lets requests in flight finish (up to `graceMs`), then closes the rest.
+  void stop(int graceMs);
+  unsigned short port() const;
+
+ private:
+  std::unique_ptr<ApiContext> ctx_;
+  std::unique_ptr<Poco::ThreadPool> threads_;
+  std::unique_ptr<Poco::Net::HTTPServer> server_;
+};
+
+}  // namespace dx

@@ -1,0 +1,70 @@
+#pragma once
+// The journal: the one writer of the store. It takes accepted messages, refusals and state
+// changes from many threads, writes them in batches (group commit: requests that arrive together
+// share one transaction and one fsync), chains each audit entry, and signs each receipt inside
+// the transaction that stores it. A caller gets its receipt only after that transaction is
+// durably committed.
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "clock.h"
+#include "jws.h"
+#include "metrics.h"
+#include "store.h"
+
+namespace dx {
+
+class Journal {
+ public:
+  enum class Outcome { Accepted, Duplicate, Conflict, Unavailable };
+  struct Result {
+    Outcome outcome;
+    std::string receipt;  // Accepted and Duplicate: the receipt JWS
+    std::int64_t seq = 0;
+    std::string detail;   // Unavailable: why
+  };
+
+  // `hub` signs receipts; `maxBatch` caps one transaction.
+  Journal(Store& store, const Signer& hub, const Clock& clock, Metrics& metrics,
+          std::size_t maxBatch = 256);
+  ~Journal();  // stops after writing everything queued
+
+  // Stores a verified, checked message and its "accepted" audit entry, and signs its receipt.
+  // Blocks until durable. Duplicate: same id and digest already stored (its receipt is returned
+  // byte for byte); Conflict: same id, another digest.
+  Result accept(const VerifiedMessage& message, const std::string& client,
+                const std::string& answers = {});
+  // Appends an audit entry (a refusal, a state change); `state` also sets the message's state.
+  // Blocks until durable; false if the store failed.
+  bool record(AuditEntry entry, const std::string& state = {});
+
+  // Stops accepting work and writes what is queued; idempotent.
+  void stop();
+  std::size_t queueDepth() const;
+
+ private:
+  struct Job;
+  void run();
+  void process(Job& job, AuditHead& head, const std::string& at);
+
+  Store& store_;
+  const Signer& hub_;
+  const Clock& clock_;
+  Metrics& metrics_;
+  std::size_t maxBatch_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Job*> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace dx

@@ -1,0 +1,141 @@
+#include "pipeline.h"
+
+#include <cstdlib>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace dx {
+
+std::string problemJson(const Problem& problem, int status) {
+  if (status == 0) status = problemStatus(problem.code);
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("type");
+  w.String(("urn:dx:problem:" + problem.code).c_str());
+  w.Key("title");
+  w.String(problemTitle(problem.code));
+  w.Key("status");
+  w.Int(status);
+  w.Key("detail");
+  w.String(problem.detail);
+  w.Key("code");
+  w.String(problem.code);
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+Pipeline::Pipeline(const HubConfig& config, const Registry& registry, const Policy& policy,
+                   const MessageValidator& validator, Store& store, Journal& journal,
+                   const Clock& clock, Metrics& metrics)
+    : config_(config),
+      registry_(registry),
+      policy_(policy),
+      validator_(validator),
+      store_(store),
+      journal_(journal),
+      clock_(clock),
+      metrics_(metrics) {
+  limits_.maxBytes = config.limits.maxBodyBytes;
+}
+
+Outcome Pipeline::refuse(const Problem& problem, const std::string& client) {
+  return refused(problem, client);
+}
+
+Outcome Pipeline::refused(const Problem& problem, const std::string& client, std::string_view id,
+                          std::string_view from, std::string_view to, std::string_view type,
+                          std::string_view digest) {
+  int status = problemStatus(problem.code);
+  // Every refusal is in the audit log: what was claimed, who the TLS client was, and why. Ids
+  // and names from a refused message are attacker-chosen: they are bounded before storing.
+  auto bounded = [](std::string_view s) { return std::string(s.substr(0, 128)); };
+  AuditEntry entry{0,        {}, "refused", bounded(id), bounded(digest), bounded(from),
+                   bounded(to), bounded(type), problem.code, bounded(client), {}};
+  if (!journal_.record(std::move(entry)) && problem.code != "store_unavailable") {
+    Problem unavailable{"store_unavailable", "the hub cannot write its audit log; retry later"};
+    metrics_.countMessage(type, unavailable.code);
+    return {503, unavailable.code, problemJson(unavailable), std::string(id), std::string(type)};
+  }
+  metrics_.countMessage(type, problem.code);
+  return {status, problem.code, problemJson(problem, status), std::string(id), std::string(type)};
+}
+
+Outcome Pipeline::submit(std::string_view jws, const std::string& client) {
+  std::int64_t now = clock_.unixSeconds();
+
+  // parse + verify
+  Expected<VerifiedMessage> verified = verifyJws(jws, registry_, now, limits_);
+  if (!verified) return refused(verified.problem(), client);
+  VerifiedMessage& m = verified.value();
+  std::string_view id = m.id(), type = m.type(), from = m.from(), to = m.to();
+  auto refuse = [&](Problem p) { return refused(p, client, id, from, to, type, m.digest); };
+
+  // authenticate: the TLS client must be the signer.
+  if (!client.empty() && client != from)
+    return refuse({"forbidden", "the client certificate is " + client +
+                                    "'s, but the message is signed by " + std::string(from)});
+
+  // dedupe: the same id again is the same message (the original receipt), or a conflict.
+  if (id.empty()) return refuse({"schema", "envelope: id is required (a UUID)"});
+  if (std::optional<MessageRecord> existing = store_.find(std::string(id))) {
+    if (existing->digest != m.digest)
+      return refuse({"id_conflict", "message id " + std::string(id) +
+                                        " was already used for a different message"});
+    metrics_.countMessage(type, "duplicate");
+    return {200, "duplicate", existing->receipt, std::string(id), std::string(type)};
+  }
+
+  // freshness
+  std::optional<std::int64_t> created = parseRfc3339(m.created());
+  if (!created) return refuse({"schema", "envelope: created must be an RFC 3339 time with offset"});
+  if (std::llabs(*created - now) > config_.limits.freshnessSeconds)
+    return refuse({"stale", "created is " + std::to_string(*created - now) +
+                                " s from the hub's clock; allowed is ±" +
+                                std::to_string(config_.limits.freshnessSeconds) + " s"});
+
+  // authorize
+  const Participant* recipient = registry_.find(to);
+  if (!recipient) return refuse({"forbidden", "recipient is not a registered participant"});
+  const PolicyRule* rule =
+      policy_.find(m.sender().role, std::string(type), recipient->role);
+  if (!rule)
+    return refuse({"forbidden", "a " + m.sender().role + " may not send " + std::string(type) +
+                                    " to a " + recipient->role});
+  std::string answers;
+  if (rule->ref) {
+    if (m.ref().empty())
+      return refuse({"schema", "envelope: ref is required on " + std::string(type)});
+    std::optional<ReferencedMessage> referenced;
+    if (std::optional<MessageRecord> r = store_.find(std::string(m.ref())))
+      referenced = ReferencedMessage{r->type, r->from, r->to};
+    if (auto p = Policy::checkRef(*rule, std::string(from), std::string(to), referenced))
+      return refuse(*p);
+    answers = m.ref();
+  }
+
+  // validate
+  if (std::optional<Problem> p = validator_.validate(m.envelope)) return refuse(*p);
+
+  // persist and audit, then the receipt
+  Journal::Result r = journal_.accept(m, client, rule->ref && !rule->ref->reverse ? "" : answers);
+  switch (r.outcome) {
+    case Journal::Outcome::Accepted:
+      metrics_.countMessage(type, "accepted");
+      return {202, "accepted", std::move(r.receipt), std::string(id), std::string(type)};
+    case Journal::Outcome::Duplicate:
+      metrics_.countMessage(type, "duplicate");
+      return {200, "duplicate", std::move(r.receipt), std::string(id), std::string(type)};
+    case Journal::Outcome::Conflict:
+      return refuse({"id_conflict", "message id " + std::string(id) +
+                                        " was already used for a different message"});
+    case Journal::Outcome::Unavailable:
+      break;
+  }
+  Problem unavailable{"store_unavailable", "the hub could not store the message; retry later"};
+  metrics_.countMessage(type, unavailable.code);
+  return {503, unavailable.code, problemJson(unavailable), std::string(id), std::string(type)};
+}
+
+}  // namespace dx

@@ -1,0 +1,62 @@
+#pragma once
+// The hub's pipeline (DESIGN §5), in its order: parse → verify → authenticate → dedupe →
+// freshness → authorize → validate → persist and audit → receipt. One entry point for every
+// ingress (the HTTPS API and connector sources), so every message passes the same checks.
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "clock.h"
+#include "config.h"
+#include "journal.h"
+#include "message_validator.h"
+#include "metrics.h"
+#include "policy.h"
+#include "registry.h"
+#include "store.h"
+
+namespace dx {
+
+struct Outcome {
+  int status;             // HTTP status of DESIGN §6
+  std::string code;       // "accepted", "duplicate", or the problem code
+  std::string body;       // the receipt JWS, or the problem+json document
+  std::string messageId;  // when known
+  std::string type;       // when known
+  bool isProblem() const { return status >= 400; }
+};
+
+// A problem as RFC 9457 problem+json with its stable `code`.
+std::string problemJson(const Problem& problem, int status = 0);
+
+class Pipeline {
+ public:
+  Pipeline(const HubConfig& config, const Registry& registry, const Policy& policy,
+           const MessageValidator& validator, Store& store, Journal& journal, const Clock& clock,
+           Metrics& metrics);
+
+  // `client`: the participant of the caller's TLS client certificate; empty for a connector
+  // source inside the hub (the message's own signature then is the only identity).
+  Outcome submit(std::string_view jws, const std::string& client);
+
+  // Refusals found before the pipeline (size limit, content type, …): audited the same way.
+  Outcome refuse(const Problem& problem, const std::string& client);
+
+ private:
+  Outcome refused(const Problem& problem, const std::string& client, std::string_view id = {},
+                  std::string_view from = {}, std::string_view to = {},
+                  std::string_view type = {}, std::string_view digest = {});
+
+  const HubConfig& config_;
+  const Registry& registry_;
+  const Policy& policy_;
+  const MessageValidator& validator_;
+  Store& store_;
+  Journal& journal_;
+  const Clock& clock_;
+  Metrics& metrics_;
+  JsonLimits limits_;
+};
+
+}  // namespace dx

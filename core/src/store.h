@@ -1,0 +1,76 @@
+#pragma once
+// The store: messages with their exact signed bytes, receipts and state, and the audit log.
+// One narrow interface; SQL back ends behind it (SQLite now; PostgreSQL later, same SQL).
+//
+// Threading: the writer methods (begin … commit) are called by one thread only, the journal's
+// committer; the reader methods may be called from any thread at any time.
+// Errors: every method throws StoreError when the database fails (disk full, I/O error); the
+// caller answers 503 store_unavailable and nothing half-written remains (the transaction is
+// rolled back).
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace dx {
+
+struct StoreError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct MessageRecord {
+  std::int64_t seq = 0;  // acceptance order: the audit seq of its acceptance; the inbox cursor
+  std::string id, type, from, to, ref, caseId, created, acceptedAt, digest, jws, receipt;
+  std::string state;  // accepted, delivering, delivered, answered, dead
+  int attempts = 0;
+  std::string lastError;
+};
+
+struct AuditEntry {
+  std::int64_t seq = 0;
+  std::string at, event, messageId, digest, from, to, type, outcome, client;
+  std::string hash;  // hex SHA-256 chaining this entry to the one before
+};
+
+struct AuditHead {
+  std::int64_t seq = 0;  // 0: empty log
+  std::string hash;      // hex; 64 zeros for the empty log
+};
+
+class Store {
+ public:
+  virtual ~Store();
+
+  // Writer side: one transaction at a time, on the committer's thread.
+  virtual void begin() = 0;
+  virtual void commit() = 0;  // durable on disk (fsync) when it returns
+  virtual void rollback() = 0;
+  virtual AuditHead auditHead() = 0;
+  virtual void appendAudit(const AuditEntry& entry) = 0;
+  virtual void insertMessage(const MessageRecord& message) = 0;
+  virtual void setState(const std::string& id, const std::string& state,
+                        const std::string& lastError) = 0;
+  // Inside the writer's transaction (sees its own uncommitted rows): digest and receipt of id.
+  virtual std::optional<std::pair<std::string, std::string>> writerFindDigest(
+      const std::string& id) = 0;
+
+  // Readers.
+  virtual std::optional<MessageRecord> find(const std::string& id) = 0;
+  // Messages to `recipient` with seq > after, oldest first, at most `limit`.
+  virtual std::vector<MessageRecord> inbox(const std::string& recipient, std::int64_t after,
+                                           int limit) = 0;
+  // Ids of the messages whose ref is `id`, oldest first.
+  virtual std::vector<std::string> replies(const std::string& id) = 0;
+  // Every audit entry in seq order; `visit` returns false to stop.
+  virtual void forEachAudit(const std::function<bool(const AuditEntry&)>& visit) = 0;
+  virtual std::int64_t messageCount() = 0;
+};
+
+// Opens the store named by a config URL: `sqlite:PATH`. Applies pending migrations. Throws
+// StoreError naming the URL when it cannot.
+std::unique_ptr<Store> openStore(const std::string& url);
+
+}  // namespace dx

@@ -1,0 +1,3 @@
+#include "bank_freeze_connector.h"
+
+DX_CONNECTOR_PLUGIN(dx::bank_freeze::BankFreezeConnector)

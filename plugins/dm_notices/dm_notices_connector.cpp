@@ -1,0 +1,3 @@
+#include "dm_notices_connector.h"
+
+DX_CONNECTOR_PLUGIN(dx::dm_notices::DmNoticesConnector)

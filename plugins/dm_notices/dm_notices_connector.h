@@ -1,0 +1,19 @@
+#pragma once
+#include "dx/connector.h"
+
+namespace dx::dm_notices {
+
+// Minimal until the connector issue lands: loads, names itself, and refuses deliveries so that
+// messages wait in the recipient's inbox.
+class DmNoticesConnector : public Connector {
+ public:
+  std::string name() const override { return "dm_notices"; }
+  std::string version() const override { return "0.1.0"; }
+  void start(ConnectorContext&) override {}
+  void stop() override {}
+  DeliveryResult deliver(const Message&) override {
+    return DeliveryResult::reject("dm_notices is not implemented yet; use the inbox");
+  }
+};
+
+}  // namespace dx::dm_notices

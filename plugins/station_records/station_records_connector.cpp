@@ -1,0 +1,3 @@
+#include "station_records_connector.h"
+
+DX_CONNECTOR_PLUGIN(dx::station_records::StationRecordsConnector)

@@ -1,0 +1,68 @@
+#include "test_support.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <stdexcept>
+
+#include <Poco/TemporaryFile.h>
+
+#include "clock.h"
+
+namespace dx::test {
+
+const std::string& pkiDir() {
+  static std::string dir;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    dir = std::string(DX_BINARY_DIR) + "/test-pki";
+    std::string cmd = "cd '" DX_SOURCE_DIR "' && flock '" + dir + ".lock' certs/make-dev-pki.sh '" +
+                      dir + "' >/dev/null";
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make-dev-pki.sh failed: " + cmd);
+  });
+  return dir;
+}
+
+std::string writeConfig() {
+  const std::string& pki = pkiDir();
+  std::string src = DX_SOURCE_DIR;
+  std::string path = Poco::TemporaryFile::tempName() + "-dxhub.json";
+  Poco::TemporaryFile::registerForDeletion(path);
+  std::ofstream out(path);
+  out << R"({"hub": {"id": "hub.samastipur", "district": "Samastipur", "listen": "127.0.0.1:0"},
+ "pki": {"dir": ")" << pki << R"(", "ca": ")" << pki << R"(/ca.crt", "crl": ")" << pki << R"(/ca.crl"},
+ "store": {"url": "sqlite::memory:"},
+ "schemas": ")" << src << R"(/config/schemas", "policy": ")" << src << R"(/config/policy.json",
+ "participants": [
+  {"id": "cc.samastipur", "role": "cyber_cell", "certs": [")" << pki << R"(/cc.samastipur.crt", ")"
+      << pki << R"(/test/revoked.crt", ")" << pki << R"(/test/expired.crt", ")" << pki
+      << R"(/test/foreign.crt"]},
+  {"id": "sp.samastipur", "role": "sp_office"},
+  {"id": "dm.samastipur", "role": "dm_office"},
+  {"id": "bank.sbi", "role": "bank", "ifsc_prefixes": ["SBIN"]},
+  {"id": "bank.pnb", "role": "bank", "ifsc_prefixes": ["PUNB"]},
+  {"id": "bank.hdfc", "role": "bank", "key_type": "p256", "ifsc_prefixes": ["HDFC"]},
+  {"id": "ps.samastipur.nagar", "role": "station"},
+  {"id": "ps.samastipur.mufassil", "role": "station"},
+  {"id": "ps.samastipur.kalyanpur", "role": "station"},
+  {"id": "ps.samastipur.dalsinghsarai", "role": "station"},
+  {"id": "ps.samastipur.rosera", "role": "station"}
+ ]})";
+  return path;
+}
+
+std::string example(const std::string& type) {
+  return readFile(std::string(DX_EXAMPLES_DIR) + "/" + type + ".json");
+}
+
+std::string envelope(const std::string& type, const std::string& from, const std::string& to,
+                     const std::string& body, const std::string& ref, const std::string& caseId) {
+  std::string out = R"({"id":")" + newUuid() + R"(","type":")" + type + R"(","from":")" + from +
+                    R"(","to":")" + to + R"(","created":")" +
+                    formatRfc3339(SystemClock::instance().unixSeconds()) + "\"";
+  if (!ref.empty()) out += R"(,"ref":")" + ref + "\"";
+  if (!caseId.empty()) out += R"(,"case":")" + caseId + "\"";
+  return out + R"(,"body":)" + body + "}";
+}
+
+}  // namespace dx::test
