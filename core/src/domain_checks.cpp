@@ -8,9 +8,15 @@
 namespace dx {
 namespace {
 
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
-bool isUpper(char c) { return c >= 'A' && c <= 'Z'; }
-bool isHex(char c) { return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool isUpper(char c) {
+  return c >= 'A' && c <= 'Z';
+}
+bool isHex(char c) {
+  return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 
 // `n` ASCII digits at `pos` as a number; false if any is not a digit.
 bool number(std::string_view s, std::size_t pos, std::size_t n, int& out) {
@@ -23,7 +29,9 @@ bool number(std::string_view s, std::size_t pos, std::size_t n, int& out) {
   return true;
 }
 
-bool isLeapYear(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool isLeapYear(int y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 int daysInMonth(int y, int m) {
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -45,10 +53,10 @@ constexpr std::uint8_t kD[10][10] = {
     {3, 4, 0, 1, 2, 8, 9, 5, 6, 7}, {4, 0, 1, 2, 3, 9, 5, 6, 7, 8}, {5, 9, 8, 7, 6, 0, 4, 3, 2, 1},
     {6, 5, 9, 8, 7, 1, 0, 4, 3, 2}, {7, 6, 5, 9, 8, 2, 1, 0, 4, 3}, {8, 7, 6, 5, 9, 3, 2, 1, 0, 4},
     {9, 8, 7, 6, 5, 4, 3, 2, 1, 0}};
-constexpr std::uint8_t kP[8][10] = {
-    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 5, 7, 6, 2, 8, 3, 0, 9, 4}, {5, 8, 0, 3, 7, 9, 6, 1, 4, 2},
-    {8, 9, 1, 6, 0, 4, 3, 5, 2, 7}, {9, 4, 5, 3, 1, 2, 6, 8, 7, 0}, {4, 2, 8, 6, 5, 7, 3, 9, 0, 1},
-    {2, 7, 9, 3, 8, 0, 6, 4, 1, 5}, {7, 0, 4, 6, 9, 1, 3, 2, 5, 8}};
+constexpr std::uint8_t kP[8][10] = {{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 5, 7, 6, 2, 8, 3, 0, 9, 4},
+                                    {5, 8, 0, 3, 7, 9, 6, 1, 4, 2}, {8, 9, 1, 6, 0, 4, 3, 5, 2, 7},
+                                    {9, 4, 5, 3, 1, 2, 6, 8, 7, 0}, {4, 2, 8, 6, 5, 7, 3, 9, 0, 1},
+                                    {2, 7, 9, 3, 8, 0, 6, 4, 1, 5}, {7, 0, 4, 6, 9, 1, 3, 2, 5, 8}};
 
 // Verhoeff over digit values (0–9), the check digit last.
 bool verhoeffOk(const std::uint8_t* digits, std::size_t n) {
@@ -72,7 +80,9 @@ bool isUuid(std::string_view s) {
   return true;
 }
 
-bool isDate(std::string_view s) { return s.size() == 10 && datePart(s); }
+bool isDate(std::string_view s) {
+  return s.size() == 10 && datePart(s);
+}
 
 bool isRfc3339Time(std::string_view s) {
   // 2026-10-06T10:15:00 is 19 characters; the shortest offset, Z, makes 20.
@@ -198,8 +208,8 @@ bool containsPlainAadhaar(std::string_view text) {
     }
     if (length == 12 && aadhaarShaped(run.data())) return true;
 
-    const bool joined = havePrev && start == prevEnd + 1 &&
-                        (bytes[prevEnd] == ' ' || bytes[prevEnd] == '-');
+    const bool joined =
+        havePrev && start == prevEnd + 1 && (bytes[prevEnd] == ' ' || bytes[prevEnd] == '-');
     if (length == 4 && joined && prevLength == 4 && streakRuns > 0) {
       if (streakRuns < 3) std::copy(run.begin(), run.begin() + 4, streak.begin() + 4 * streakRuns);
       if (streakRuns < 4) ++streakRuns;

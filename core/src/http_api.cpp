@@ -65,7 +65,31 @@ std::optional<std::string> readBody(HTTPServerRequest& request, std::size_t limi
   return body;
 }
 
-std::string lastFour(std::string_view id) {
+// After refusing a body unread: half-close and read what the client still sends, for a bounded
+// time and size, so a client that writes its whole body before reading still gets the answer
+// instead of a connection reset (a closed socket with unread data makes the kernel send RST).
+void lingerAndDrain(HTTPServerRequest& request) {
+  auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request);
+  if (!impl) return;
+  constexpr std::size_t kMaxDrain = 64u << 20;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  try {
+    Poco::Net::StreamSocket& socket = impl->socket();
+    socket.shutdownSend();
+    socket.setReceiveTimeout(Poco::Timespan(0, 250000));
+    char buf[65536];
+    std::size_t drained = 0;
+    while (drained < kMaxDrain && std::chrono::steady_clock::now() < deadline) {
+      int n = socket.receiveBytes(buf, sizeof buf);
+      if (n <= 0) break;
+      drained += static_cast<std::size_t>(n);
+    }
+  } catch (const Poco::Exception&) {
+    // The client went away or stopped sending: done.
+  }
+}
+
+std::string shortId(std::string_view id) {
   return id.size() > 8 ? "…" + std::string(id.substr(id.size() - 8)) : std::string(id);
 }
 
@@ -178,28 +202,26 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
                             std::to_string(ctx_.config.limits.maxBodyBytes) + " bytes"},
           client);
       outcome = o.code;
-      return send(response, o.status, kProblemType, o.body);
+      send(response, o.status, kProblemType, o.body);
+      lingerAndDrain(request);
+      return o.status;
     }
-    // Admission control: past workers + queue the hub says so at once instead of stalling.
+    // Admission control: past workers + queue requests in the pipeline, the hub says so at once
+    // instead of stalling. (No CPU semaphore: a request waiting for its group commit must not
+    // hold a slot, or batches could never grow past the slot count.)
     if (++ctx_.admitted > ctx_.admitLimit) {
       --ctx_.admitted;
       response.set("Retry-After", "1");
       ctx_.metrics.countMessage("", "busy");
       return problem(response, {"busy", "the hub is at capacity; retry after 1 s"}, outcome);
     }
-    ctx_.workers.acquire();
-    Outcome o;
-    try {
-      o = ctx_.pipeline.submit(*body, client);
-    } catch (...) {
-      ctx_.workers.release();
-      --ctx_.admitted;
-      throw;
-    }
-    ctx_.workers.release();
-    --ctx_.admitted;
+    struct Release {
+      std::atomic<int>& n;
+      ~Release() { --n; }
+    } release{ctx_.admitted};
+    Outcome o = ctx_.pipeline.submit(*body, client);
     outcome = o.code;
-    detail = o.type + " " + lastFour(o.messageId);
+    detail = o.type + " " + shortId(o.messageId);
     if (o.isProblem()) {
       if (o.status == 503) response.set("Retry-After", "1");
       return send(response, o.status, kProblemType, o.body);
@@ -313,7 +335,15 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
 class Factory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
   explicit Factory(ApiContext& ctx) : ctx_(ctx) {}
-  Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
+  Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest& request) override {
+    // Poco answers `Expect: 100-continue` before the handler runs, unless the response already
+    // has a status other than 200. A body the hub will refuse by its Content-Length must get
+    // the 413 at once, not an invitation to upload it.
+    if (request.getExpectContinue() && request.hasContentLength() &&
+        request.getContentLength64() > static_cast<Poco::Int64>(ctx_.config.limits.maxBodyBytes)) {
+      if (auto* impl = dynamic_cast<const Poco::Net::HTTPServerRequestImpl*>(&request))
+        impl->response().setStatus(HTTPResponse::HTTP_REQUESTENTITYTOOLARGE);
+    }
     return new ApiHandler(ctx_);
   }
 
@@ -335,8 +365,7 @@ HttpApi::HttpApi(const HubConfig& config, const std::string& listen, const Regis
                  Pipeline& pipeline, Store& store, Journal& journal, Metrics& metrics,
                  Poco::Logger& log)
     : ctx_(new ApiContext{config, registry, pipeline, store, journal, metrics, log,
-                          std::counting_semaphore<1 << 20>(config.limits.workers), {}, {},
-                          config.limits.workers + config.limits.queue}) {
+                          {}, {}, config.limits.workers + config.limits.queue}) {
   Poco::Net::Context::Ptr tls = makeServerContext(
       {config.hubCertPath(), config.hubKeyPath(), config.caPath, config.crlPath});
   Poco::Net::SecureServerSocket socket(listenAddress(listen), 128, tls);

@@ -2,7 +2,6 @@
 // The HTTP API of DESIGN §6 on Poco's HTTPServer over TLS.
 #include <atomic>
 #include <memory>
-#include <semaphore>
 #include <string>
 
 #include <Poco/Logger.h>
@@ -26,9 +25,8 @@ struct ApiContext {
   Journal& journal;
   Metrics& metrics;
   Poco::Logger& log;
-  // Admission: at most `workers` requests run the pipeline at once and `queue` more wait; past
-  // that the answer is 503 busy with Retry-After.
-  std::counting_semaphore<1 << 20> workers;
+  // Admission: at most workers + queue requests are in the pipeline at once (running or waiting
+  // for their group commit); past that the answer is 503 busy with Retry-After.
   std::atomic<int> admitted{0};
   std::atomic<int> inFlight{0};
   int admitLimit;

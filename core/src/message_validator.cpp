@@ -2,13 +2,15 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <string_view>
 
+#include <Poco/Exception.h>
+#include <Poco/RegularExpression.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/internal/regex.h>
 #include <rapidjson/pointer.h>
@@ -26,12 +28,18 @@ using SchemaValidator = rapidjson::SchemaValidator;
 using Pointer = SchemaDocument::PointerType;
 
 constexpr std::size_t kTypeCount = 8;
-const char* const kTypeNames[kTypeCount] = {
-    "station.record", "freeze.request",   "freeze.response", "freeze.release",
-    "notice.awareness", "notice.ack",     "hub.receipt",     "hub.escalation"};
+const char* const kTypeNames[kTypeCount] = {"station.record", "freeze.request",   "freeze.response",
+                                            "freeze.release", "notice.awareness", "notice.ack",
+                                            "hub.receipt",    "hub.escalation"};
 enum TypeIndex : std::size_t {
-  kStationRecord, kFreezeRequest, kFreezeResponse, kFreezeRelease,
-  kNoticeAwareness, kNoticeAck, kHubReceipt, kHubEscalation
+  kStationRecord,
+  kFreezeRequest,
+  kFreezeResponse,
+  kFreezeRelease,
+  kNoticeAwareness,
+  kNoticeAck,
+  kHubReceipt,
+  kHubEscalation
 };
 
 bool isFreeze(std::size_t t) {
@@ -135,13 +143,19 @@ std::string pathText(const char* prefix, const PathPart* parts, std::size_t coun
 const char* jsonTypeName(const Value* v) {
   if (!v) return "missing";
   switch (v->GetType()) {
-    case rapidjson::kNullType: return "null";
+    case rapidjson::kNullType:
+      return "null";
     case rapidjson::kFalseType:
-    case rapidjson::kTrueType: return "a boolean";
-    case rapidjson::kObjectType: return "an object";
-    case rapidjson::kArrayType: return "an array";
-    case rapidjson::kStringType: return "a string";
-    case rapidjson::kNumberType: return v->IsInt64() || v->IsUint64() ? "an integer" : "a number";
+    case rapidjson::kTrueType:
+      return "a boolean";
+    case rapidjson::kObjectType:
+      return "an object";
+    case rapidjson::kArrayType:
+      return "an array";
+    case rapidjson::kStringType:
+      return "a string";
+    case rapidjson::kNumberType:
+      return v->IsInt64() || v->IsUint64() ? "an integer" : "a number";
   }
   return "a value";
 }
@@ -153,9 +167,18 @@ const Value* member(const Value& object, const char* name) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Domain checks compiled from the schemas: `format` and `x-dx-free-text` say what to check where.
+// Checks compiled from the schemas, run after RapidJSON's structural validation: `pattern`
+// (see below), `format` and `x-dx-free-text` say what to check where.
+//
+// Why `pattern` is not left to RapidJSON 1.1: its regex engine (internal/regex.h) keeps matching
+// state inside the compiled pattern, so a SchemaDocument cannot be shared between threads; it
+// follows every split state again for each active state, so `[..]{0,63}` costs ~120 µs per
+// string and the contract's money pattern ~1.5 µs; and it matches C strings, so
+// "SBIN0001234\u0000junk" passes the IFSC pattern. The hub therefore compiles the schema for
+// RapidJSON without its patterns and matches them with PCRE (through Poco), on the string's
+// real length, from any thread, in ~0.1 µs.
 
-enum class Check { kDateTime, kDate, kUuid, kFreeText };
+enum class Format { kNone, kDateTime, kDate, kUuid };
 
 struct Step {
   std::string key;  // member name; empty with `each` set for every element of an array
@@ -164,16 +187,25 @@ struct Step {
 
 struct FieldCheck {
   std::vector<Step> steps;
-  Check check;
+  std::shared_ptr<const Poco::RegularExpression> pattern;  // null when the field has none
+  std::string patternText;
+  Format format = Format::kNone;
+  bool freeText = false;
 };
 
 constexpr std::size_t kMaxSchemaDepth = 16;
+// PCRE 1 without JIT recurses while it backtracks through groups; the contract's patterned
+// fields are all short, so a longer value is refused before it reaches the matcher.
+constexpr std::size_t kMaxPatternedLength = 1024;
 
 struct SchemaSource {
   std::string type;  // "envelope" or a message type
   std::string path;
-  rapidjson::Document doc;
-  std::vector<FieldCheck> checks;  // format checks first, free text last
+  rapidjson::Document doc;       // as written, for error messages
+  rapidjson::Document stripped;  // without `pattern`, compiled for RapidJSON
+  std::unique_ptr<SchemaDocument> compiled;
+  std::vector<FieldCheck> formatChecks;    // pattern and format, in schema order
+  std::vector<FieldCheck> freeTextChecks;  // Aadhaar, after every format check passed
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -192,14 +224,31 @@ std::string readFile(const std::string& path) {
   return text.str();
 }
 
-constexpr std::string_view kKeywords[] = {
-    "$schema",   "title",     "description", "type",      "properties", "required",
-    "additionalProperties",   "items",       "enum",      "pattern",    "minLength",
-    "maxLength", "minimum",   "maximum",     "exclusiveMinimum",        "exclusiveMaximum",
-    "minItems",  "maxItems",  "uniqueItems", "minProperties",           "maxProperties",
-    "format",    "x-dx-free-text"};
-constexpr std::string_view kTypes[] = {"object", "array", "string", "integer", "number",
-                                       "boolean", "null"};
+constexpr std::string_view kKeywords[] = {"$schema",
+                                          "title",
+                                          "description",
+                                          "type",
+                                          "properties",
+                                          "required",
+                                          "additionalProperties",
+                                          "items",
+                                          "enum",
+                                          "pattern",
+                                          "minLength",
+                                          "maxLength",
+                                          "minimum",
+                                          "maximum",
+                                          "exclusiveMinimum",
+                                          "exclusiveMaximum",
+                                          "minItems",
+                                          "maxItems",
+                                          "uniqueItems",
+                                          "minProperties",
+                                          "maxProperties",
+                                          "format",
+                                          "x-dx-free-text"};
+constexpr std::string_view kTypes[] = {"object", "array",   "string", "integer",
+                                       "number", "boolean", "null"};
 
 bool known(std::string_view word, const std::string_view* list, std::size_t n) {
   return std::find(list, list + n, word) != list + n;
@@ -227,41 +276,55 @@ void lintSchema(SchemaSource& s, const Value& node, const std::string& where,
     refuse(s, where, "\"type\" must be one draft-04 type name");
   const std::string_view typeName = type->GetString();
 
-  if (const Value* p = member(node, "pattern")) {
-    if (!p->IsString()) refuse(s, where, "\"pattern\" must be a string");
-    // RapidJSON drops a pattern its engine cannot parse and then accepts every string.
-    rapidjson::internal::Regex regex(p->GetString());
-    if (!regex.IsValid())
+  FieldCheck check;
+  check.steps = steps;
+  const Value* pattern = member(node, "pattern");
+  if (pattern) {
+    if (!pattern->IsString() || typeName != "string")
+      refuse(s, where, "\"pattern\" must be a string, on a string");
+    // Kept to the subset every draft-04 validator reads the same way. RapidJSON's own engine is
+    // the narrowest (no \d, \w, lookaround, lazy quantifiers) and drops, without a word, a
+    // pattern it cannot parse, so a bank validating with RapidJSON would accept anything.
+    if (!rapidjson::internal::Regex(pattern->GetString()).IsValid())
       refuse(s, where,
-             "pattern " + std::string(p->GetString()) +
-                 " is not understood by RapidJSON's regex engine (write [0-9], not \\d; no "
-                 "lookaround, no \\w)");
+             "pattern " + std::string(pattern->GetString()) +
+                 " is outside the portable subset that RapidJSON's regex engine parses (write "
+                 "[0-9], not \\d; no \\w, lookaround or lazy quantifiers)");
+    try {
+      check.pattern = std::make_shared<const Poco::RegularExpression>(
+          pattern->GetString(),
+          Poco::RegularExpression::RE_UTF8 | Poco::RegularExpression::RE_DOLLAR_ENDONLY);
+    } catch (const Poco::Exception& e) {
+      refuse(s, where, "pattern " + std::string(pattern->GetString()) + ": " + e.displayText());
+    }
+    check.patternText = pattern->GetString();
   }
   if (const Value* e = member(node, "enum"); e && (!e->IsArray() || e->Empty()))
     refuse(s, where, "\"enum\" must be a non-empty array");
   const Value* format = member(node, "format");
   if (format) {
     const std::string_view f = format->IsString() ? format->GetString() : "";
-    Check check;
     if (f == "date-time")
-      check = Check::kDateTime;
+      check.format = Format::kDateTime;
     else if (f == "date")
-      check = Check::kDate;
+      check.format = Format::kDate;
     else if (f == "uuid")
-      check = Check::kUuid;
+      check.format = Format::kUuid;
     else
       refuse(s, where, "\"format\" must be \"date-time\", \"date\" or \"uuid\"");
     if (typeName != "string") refuse(s, where, "\"format\" applies to strings only");
-    s.checks.push_back({steps, check});
   }
+  if (check.pattern || format) s.formatChecks.push_back(check);
   const Value* freeText = member(node, "x-dx-free-text");
   if (freeText) {
     if (!freeText->IsTrue() || typeName != "string")
       refuse(s, where, "\"x-dx-free-text\" must be true, on a string");
-    s.checks.push_back({steps, Check::kFreeText});
+    FieldCheck text;
+    text.steps = steps;
+    text.freeText = true;
+    s.freeTextChecks.push_back(std::move(text));
   }
-  if (typeName == "string" && !freeText && !format && !member(node, "pattern") &&
-      !member(node, "enum"))
+  if (typeName == "string" && !freeText && !format && !pattern && !member(node, "enum"))
     refuse(s, where,
            "a string field needs a \"pattern\", an \"enum\" or a \"format\", or must be marked "
            "\"x-dx-free-text\": true (so no free text escapes the Aadhaar check)");
@@ -299,14 +362,27 @@ void lintSchema(SchemaSource& s, const Value& node, const std::string& where,
   }
 }
 
+// Removes `pattern` from every schema node (the linted shape: properties and items only).
+void stripPatterns(Value& node) {
+  node.RemoveMember("pattern");
+  if (node.HasMember("properties")) {
+    Value& properties = node["properties"];
+    // By index: RapidJSON 1.1's mutable member iterators trip C++20's reversed operator!=.
+    for (SizeType i = 0; i < properties.MemberCount(); ++i)
+      stripPatterns((properties.MemberBegin() + i)->value);
+  }
+  if (node.HasMember("items")) stripPatterns(node["items"]);
+}
+
 void loadSource(SchemaSource& s, const std::string& dir, const std::string& type) {
   s.type = type;
   s.path = dir + (dir.empty() || dir.back() == '/' ? "" : "/") + type + ".json";
   const std::string text = readFile(s.path);
   s.doc.Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
   if (s.doc.HasParseError())
-    refuse(s, "", std::string("not valid JSON: ") + rapidjson::GetParseError_En(s.doc.GetParseError()) +
-                      " at byte " + std::to_string(s.doc.GetErrorOffset()));
+    refuse(s, "",
+           std::string("not valid JSON: ") + rapidjson::GetParseError_En(s.doc.GetParseError()) +
+               " at byte " + std::to_string(s.doc.GetErrorOffset()));
   if (!s.doc.IsObject()) refuse(s, "", "a schema must be a JSON object");
   const Value* type_ = member(s.doc, "type");
   if (!type_ || !type_->IsString() || std::string_view(type_->GetString()) != "object")
@@ -317,8 +393,10 @@ void loadSource(SchemaSource& s, const std::string& dir, const std::string& type
     refuse(s, "", "\"$schema\" must be \"http://json-schema.org/draft-04/schema#\"");
   std::vector<Step> steps;
   lintSchema(s, s.doc, "", steps, false);
-  std::stable_partition(s.checks.begin(), s.checks.end(),
-                        [](const FieldCheck& c) { return c.check != Check::kFreeText; });
+
+  s.stripped.CopyFrom(s.doc, s.stripped.GetAllocator());
+  stripPatterns(s.stripped);
+  s.compiled = std::make_unique<SchemaDocument>(s.stripped);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -354,10 +432,18 @@ std::string numberText(const Value& v) {
   return out.str();
 }
 
-std::string formatWords(std::string_view format) {
-  if (format == "date-time") return "must be an RFC 3339 time with offset, e.g. 2026-10-06T10:15:00+05:30";
-  if (format == "date") return "must be a real date as YYYY-MM-DD, e.g. 2026-10-06";
-  return "must be a UUID (RFC 9562), e.g. 0b6f3c4e-8d2a-4f7e-9c1b-5a6d7e8f9012";
+std::string formatWords(Format format) {
+  switch (format) {
+    case Format::kDateTime:
+      return "must be an RFC 3339 time with offset, e.g. 2026-10-06T10:15:00+05:30";
+    case Format::kDate:
+      return "must be a real date as YYYY-MM-DD, e.g. 2026-10-06";
+    case Format::kUuid:
+      return "must be a UUID (RFC 9562), e.g. 0b6f3c4e-8d2a-4f7e-9c1b-5a6d7e8f9012";
+    case Format::kNone:
+      break;
+  }
+  return "has the wrong format";
 }
 
 constexpr std::string_view kMoneyPattern = "^[0-9]{1,13}(\\.[0-9]{1,2})?$";
@@ -365,7 +451,8 @@ constexpr std::string_view kMoneyPattern = "^[0-9]{1,13}(\\.[0-9]{1,2})?$";
 // Turns the validator's first error into "path: what is wrong".
 std::string describe(const SchemaValidator& validator, const rapidjson::Document& schemaSource,
                      const Value& instance, const char* prefix) {
-  const std::string keyword = validator.GetInvalidSchemaKeyword() ? validator.GetInvalidSchemaKeyword() : "";
+  const std::string keyword =
+      validator.GetInvalidSchemaKeyword() ? validator.GetInvalidSchemaKeyword() : "";
   const Pointer schemaPointer = validator.GetInvalidSchemaPointer();
   const Value* schema = schemaPointer.Get(schemaSource);
   const Pointer documentPointer = validator.GetInvalidDocumentPointer();
@@ -426,112 +513,81 @@ std::string describe(const SchemaValidator& validator, const rapidjson::Document
   if (keyword == "type") {
     const Value* t = value ? member(*value, "type") : nullptr;
     const std::string want = t && t->IsString() ? t->GetString() : "?";
-    const std::string article =
-        want == "integer" || want == "object" || want == "array" ? "an " : want == "null" ? "" : "a ";
+    const std::string article = want == "integer" || want == "object" || want == "array" ? "an "
+                                : want == "null"                                         ? ""
+                                                                                         : "a ";
     std::string detail = path + ": must be " + article + want + ", not " + jsonTypeName(at);
     const Value* pattern = value ? member(*value, "pattern") : nullptr;
     if (pattern && pattern->IsString() && pattern->GetString() == kMoneyPattern)
       detail += " (money is a JSON string of rupees such as \"45000.00\", never a number)";
     return detail;
   }
-  if (keyword == "pattern") {
-    if (const Value* f = value ? member(*value, "format") : nullptr; f && f->IsString())
-      return path + ": " + formatWords(f->GetString());
-    const Value* p = value ? member(*value, "pattern") : nullptr;
-    return path + ": must match pattern " + (p && p->IsString() ? p->GetString() : "?");
-  }
   if (keyword == "enum") {
     const Value* e = value ? member(*value, "enum") : nullptr;
     return path + ": must be one of: " + (e ? quotedList(*e) : std::string("?"));
   }
   if (keyword == "minLength")
-    return path + (isOne("minLength") ? ": must not be empty"
-                                      : ": must be at least " + num("minLength") + " characters long");
-  if (keyword == "maxLength") return path + ": must be at most " + num("maxLength") + " characters long";
+    return path + (isOne("minLength")
+                       ? ": must not be empty"
+                       : ": must be at least " + num("minLength") + " characters long");
+  if (keyword == "maxLength")
+    return path + ": must be at most " + num("maxLength") + " characters long";
   if (keyword == "minimum") {
     const Value* ex = value ? member(*value, "exclusiveMinimum") : nullptr;
-    return path + (ex && ex->IsTrue() ? ": must be greater than " : ": must be at least ") + num("minimum");
+    return path + (ex && ex->IsTrue() ? ": must be greater than " : ": must be at least ") +
+           num("minimum");
   }
   if (keyword == "maximum") {
     const Value* ex = value ? member(*value, "exclusiveMaximum") : nullptr;
-    return path + (ex && ex->IsTrue() ? ": must be less than " : ": must be at most ") + num("maximum");
+    return path + (ex && ex->IsTrue() ? ": must be less than " : ": must be at most ") +
+           num("maximum");
   }
   if (keyword == "minItems")
     return path + (isOne("minItems") ? ": must have at least one item"
                                      : ": must have at least " + num("minItems") + " items");
   if (keyword == "maxItems") return path + ": must have at most " + num("maxItems") + " items";
   if (keyword == "minProperties")
-    return path + (isOne("minProperties") ? ": must have at least one of: " + propertyNames(value)
-                                          : ": must have at least " + num("minProperties") + " fields");
+    return path + (isOne("minProperties")
+                       ? ": must have at least one of: " + propertyNames(value)
+                       : ": must have at least " + num("minProperties") + " fields");
   if (keyword == "maxProperties")
     return path + ": must have at most " + num("maxProperties") + " fields";
   if (keyword == "uniqueItems") return path + ": must not list the same item twice";
   return path + ": does not satisfy \"" + keyword + "\"";
 }
 
-// ---------------------------------------------------------------------------------------------
-// Compiled schemas. RapidJSON 1.1's regex keeps its matching state inside the compiled pattern
-// (regex.h: `mutable Stack state0_, state1_` and a shared `stateSet_`), so one SchemaDocument
-// must not validate on two threads at once. Each thread borrows a whole set from a pool instead;
-// the pool grows to the number of threads that ever validate at the same time.
-
-struct Compiled {
-  std::unique_ptr<SchemaDocument> envelope;
-  std::array<std::unique_ptr<SchemaDocument>, kTypeCount> bodies;
-  // Validators kept with their documents and Reset() between uses: their stacks stay allocated.
-  std::unique_ptr<SchemaValidator> envelopeValidator;
-  std::array<std::unique_ptr<SchemaValidator>, kTypeCount> bodyValidators;
-};
-
 }  // namespace
 
 struct MessageValidator::Impl {
   SchemaSource envelope;
   std::array<SchemaSource, kTypeCount> bodies;
-  std::vector<FieldCheck> envelopeChecks;
-
-  std::mutex mutex;
-  std::vector<std::unique_ptr<Compiled>> idle;
-
-  std::unique_ptr<Compiled> compile() const {
-    auto c = std::make_unique<Compiled>();
-    c->envelope = std::make_unique<SchemaDocument>(envelope.doc);
-    c->envelopeValidator = std::make_unique<SchemaValidator>(*c->envelope);
-    for (std::size_t t = 0; t < kTypeCount; ++t) {
-      c->bodies[t] = std::make_unique<SchemaDocument>(bodies[t].doc);
-      c->bodyValidators[t] = std::make_unique<SchemaValidator>(*c->bodies[t]);
-    }
-    return c;
-  }
-
-  std::unique_ptr<Compiled> borrow() {
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      if (!idle.empty()) {
-        std::unique_ptr<Compiled> c = std::move(idle.back());
-        idle.pop_back();
-        return c;
-      }
-    }
-    return compile();
-  }
-
-  void giveBack(std::unique_ptr<Compiled> c) {
-    std::lock_guard<std::mutex> lock(mutex);
-    idle.push_back(std::move(c));
-  }
 };
 
 namespace {
 
-std::optional<Problem> runSchema(SchemaValidator& validator, const rapidjson::Document& source,
-                                 const Value& instance, const char* prefix) {
-  validator.Reset();
-  instance.Accept(validator);
+// RapidJSON's structural check (types, required, unknown fields, enums, limits). A validator is
+// cheap to make and holds the per-message state, so each call has its own; the SchemaDocument
+// without regexes is immutable and shared.
+std::optional<Problem> runSchema(const SchemaSource& source, const Value& instance,
+                                 const char* prefix, bool skipBody = false) {
+  SchemaValidator validator(*source.compiled);
+  if (skipBody && instance.IsObject()) {
+    // The envelope schema says only that `body` is an object, and the body schema walks it next:
+    // show the envelope validator an empty object instead of walking the body twice.
+    bool ok = validator.StartObject();
+    for (auto m = instance.MemberBegin(); ok && m != instance.MemberEnd(); ++m) {
+      ok = validator.Key(m->name.GetString(), m->name.GetStringLength(), false);
+      if (ok && m->value.IsObject() && m->name == "body")
+        ok = validator.StartObject() && validator.EndObject(0);
+      else if (ok)
+        ok = m->value.Accept(validator);
+    }
+    if (ok) validator.EndObject(instance.MemberCount());
+  } else {
+    instance.Accept(validator);
+  }
   if (validator.IsValid()) return std::nullopt;
-  Problem problem{"schema", describe(validator, source, instance, prefix)};
-  validator.Reset();
-  return problem;
+  return Problem{"schema", describe(validator, source.doc, instance, prefix)};
 }
 
 // Visits every string a FieldCheck's steps reach; stops at the first refusal.
@@ -573,22 +629,39 @@ class FieldWalker {
   std::optional<Problem> test(const Value& v) {
     if (!v.IsString()) return std::nullopt;  // the schema already said what it must be
     const std::string_view text(v.GetString(), v.GetStringLength());
-    switch (check_->check) {
-      case Check::kDateTime:
-        if (isRfc3339Time(text)) return std::nullopt;
-        return fail("schema", formatWords("date-time"));
-      case Check::kDate:
-        if (isDate(text)) return std::nullopt;
-        return fail("schema", formatWords("date"));
-      case Check::kUuid:
-        if (isUuid(text)) return std::nullopt;
-        return fail("schema", formatWords("uuid"));
-      case Check::kFreeText:
-        if (!containsPlainAadhaar(text)) return std::nullopt;
-        return fail("pii_aadhaar",
-                    "contains a plain Aadhaar number; mask it (e.g. XXXX-XXXX-1234) or leave it out");
+    const FieldCheck& c = *check_;
+    if (c.freeText) {
+      if (!containsPlainAadhaar(text)) return std::nullopt;
+      return fail("pii_aadhaar",
+                  "contains a plain Aadhaar number; mask it (e.g. XXXX-XXXX-1234) or leave it out");
     }
-    return std::nullopt;
+    bool ok = !c.pattern || matches(*c.pattern, text);
+    switch (c.format) {
+      case Format::kNone:
+        if (ok) return std::nullopt;
+        return fail("schema", "must match pattern " + c.patternText);
+      case Format::kDateTime:
+        ok = ok && isRfc3339Time(text);
+        break;
+      case Format::kDate:
+        ok = ok && isDate(text);
+        break;
+      case Format::kUuid:
+        ok = ok && isUuid(text);
+        break;
+    }
+    if (ok) return std::nullopt;
+    return fail("schema", formatWords(c.format));
+  }
+
+  static bool matches(const Poco::RegularExpression& pattern, std::string_view text) {
+    if (text.size() > kMaxPatternedLength) return false;
+    try {
+      Poco::RegularExpression::Match m;
+      return pattern.match(std::string(text), 0, m, 0) > 0;
+    } catch (const Poco::Exception&) {
+      return false;  // e.g. invalid UTF-8, or PCRE's match limit: not a match either way
+    }
   }
 
   std::optional<Problem> fail(const char* code, const std::string& what) {
@@ -600,29 +673,6 @@ class FieldWalker {
   std::array<PathPart, kMaxSchemaDepth + 2> parts_;
   std::size_t depth_ = 0;
 };
-
-// A NUL inside a string ends it for RapidJSON's `pattern` (it matches C strings), so
-// "SBIN0001234\u0000anything" would pass an IFSC pattern. No field of the contract has a use for
-// U+0000: refuse it anywhere.
-std::optional<Problem> findNul(const Value& v, std::array<PathPart, 64>& parts, std::size_t depth) {
-  if (v.IsString()) {
-    if (!std::memchr(v.GetString(), 0, v.GetStringLength())) return std::nullopt;
-    return Problem{"schema", pathText("", parts.data(), depth) + ": must not contain U+0000"};
-  }
-  if (depth >= parts.size()) return std::nullopt;
-  if (v.IsArray()) {
-    for (SizeType i = 0; i < v.Size(); ++i) {
-      parts[depth] = {nullptr, 0, i};
-      if (auto p = findNul(v[i], parts, depth + 1)) return p;
-    }
-  } else if (v.IsObject()) {
-    for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
-      parts[depth] = {m->name.GetString(), m->name.GetStringLength(), 0};
-      if (auto p = findNul(m->value, parts, depth + 1)) return p;
-    }
-  }
-  return std::nullopt;
-}
 
 }  // namespace
 
@@ -642,9 +692,8 @@ MessageValidator::MessageValidator(const std::string& schemaDir) : impl_(std::ma
   if (!body || member(*body, "properties"))
     refuse(impl_->envelope, "/properties/body",
            "must be a plain {\"type\": \"object\"}: bodies are checked by <type>.json");
-  for (std::size_t t = 0; t < kTypeCount; ++t) loadSource(impl_->bodies[t], schemaDir, kTypeNames[t]);
-  // Compile one set now: a schema RapidJSON cannot compile fails here, at start-up.
-  impl_->idle.push_back(impl_->compile());
+  for (std::size_t t = 0; t < kTypeCount; ++t)
+    loadSource(impl_->bodies[t], schemaDir, kTypeNames[t]);
 }
 
 MessageValidator::~MessageValidator() = default;
@@ -657,47 +706,38 @@ const std::vector<std::string>& MessageValidator::types() {
 }
 
 std::optional<Problem> MessageValidator::validate(const Value& envelope) const {
-  std::size_t type = kTypeCount;
-  {
-    // Borrow a compiled set for the schema checks and give it back on every path out.
-    struct Lease {
-      Impl& impl;
-      std::unique_ptr<Compiled> set;
-      ~Lease() { impl.giveBack(std::move(set)); }
-      Compiled* operator->() { return set.get(); }
-    } lease{*impl_, impl_->borrow()};
-    if (auto p = runSchema(*lease->envelopeValidator, impl_->envelope.doc, envelope, ""))
-      return p;
-    const Value& typeValue = envelope["type"];
-    for (std::size_t t = 0; t < kTypeCount; ++t)
-      if (typeValue == kTypeNames[t]) type = t;
-    if (type == kTypeCount)  // the enum matched by hash only; never expected
-      return Problem{"schema", "type: must be one of the message types"};
-    if (auto p = runSchema(*lease->bodyValidators[type], impl_->bodies[type].doc, envelope["body"],
-                           "body"))
-      return p;
-  }
+  // 1. Structure of the envelope, then of the body of its type.
+  if (auto p = runSchema(impl_->envelope, envelope, "", true)) return p;
+  const Value& typeValue = envelope["type"];
+  std::size_t type = 0;
+  while (type < kTypeCount && !(typeValue == kTypeNames[type])) ++type;
+  if (type == kTypeCount)  // the enum matches by a 64-bit hash; never expected
+    return Problem{"schema", "type: must be one of the message types"};
+  const SchemaSource& bodySchema = impl_->bodies[type];
+  const Value& body = envelope["body"];
+  if (auto p = runSchema(bodySchema, body, "body")) return p;
 
-  // Domain checks.
-  std::array<PathPart, 64> parts;
-  if (auto p = findNul(envelope, parts, 0)) return p;
-
+  // 2. Patterns and formats, envelope first.
   FieldWalker envelopeWalker("");
-  for (const FieldCheck& c : impl_->envelope.checks)
+  for (const FieldCheck& c : impl_->envelope.formatChecks)
     if (auto p = envelopeWalker.run(envelope, c)) return p;
+  FieldWalker bodyWalker("body");
+  for (const FieldCheck& c : bodySchema.formatChecks)
+    if (auto p = bodyWalker.run(body, c)) return p;
+
+  // 3. Rules across fields.
   if (needsRef(type) && !envelope.HasMember("ref"))
     return Problem{"schema", std::string("ref: required on ") + kTypeNames[type] +
                                  " (the id of the message it answers)"};
   if (isFreeze(type)) {
     const Value* c = member(envelope, "case");
-    if (!c) return Problem{"schema", std::string("case: required on ") + kTypeNames[type] +
-                                         " (the NCRP acknowledgement number or the cyber cell's "
-                                         "case number)"};
+    if (!c)
+      return Problem{"schema", std::string("case: required on ") + kTypeNames[type] +
+                                   " (the NCRP acknowledgement number or the cyber cell's case "
+                                   "number)"};
     if (c->GetStringLength() == 0 || c->GetStringLength() > 64)
       return Problem{"schema", "case: must be 1 to 64 characters"};
   }
-
-  const Value& body = envelope["body"];
   if (type == kFreezeResponse) {
     const Value& outflows = body["outflows"];
     for (SizeType i = 0; i < outflows.Size(); ++i) {
@@ -709,8 +749,8 @@ std::optional<Problem> MessageValidator::validate(const Value& envelope) const {
     }
   }
 
-  FieldWalker bodyWalker("body");
-  for (const FieldCheck& c : impl_->bodies[type].checks)
+  // 4. No plain Aadhaar number in free text.
+  for (const FieldCheck& c : bodySchema.freeTextChecks)
     if (auto p = bodyWalker.run(body, c)) return p;
   return std::nullopt;
 }

@@ -1,5 +1,6 @@
 #include "pipeline.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <rapidjson/stringbuffer.h>
@@ -36,7 +37,8 @@ Pipeline::Pipeline(const HubConfig& config, const Registry& registry, const Poli
       store_(store),
       journal_(journal),
       clock_(clock),
-      metrics_(metrics) {
+      metrics_(metrics),
+      cpu_(std::min(config.limits.workers, 1024)) {
   limits_.maxBytes = config.limits.maxBodyBytes;
 }
 
@@ -62,15 +64,38 @@ Outcome Pipeline::refused(const Problem& problem, const std::string& client, std
   return {status, problem.code, problemJson(problem, status), std::string(id), std::string(type)};
 }
 
+namespace {
+// Holds one CPU slot until released or destroyed.
+class CpuSlot {
+ public:
+  explicit CpuSlot(std::counting_semaphore<1024>& s) : s_(&s) { s_->acquire(); }
+  ~CpuSlot() { release(); }
+  void release() {
+    if (s_) s_->release();
+    s_ = nullptr;
+  }
+
+ private:
+  std::counting_semaphore<1024>* s_;
+};
+}  // namespace
+
 Outcome Pipeline::submit(std::string_view jws, const std::string& client) {
+  CpuSlot slot(cpu_);
   std::int64_t now = clock_.unixSeconds();
 
   // parse + verify
   Expected<VerifiedMessage> verified = verifyJws(jws, registry_, now, limits_);
-  if (!verified) return refused(verified.problem(), client);
+  if (!verified) {
+    slot.release();
+    return refused(verified.problem(), client);
+  }
   VerifiedMessage& m = verified.value();
   std::string_view id = m.id(), type = m.type(), from = m.from(), to = m.to();
-  auto refuse = [&](Problem p) { return refused(p, client, id, from, to, type, m.digest); };
+  auto refuse = [&](Problem p) {
+    slot.release();
+    return refused(p, client, id, from, to, type, m.digest);
+  };
 
   // authenticate: the TLS client must be the signer.
   if (!client.empty() && client != from)
@@ -119,6 +144,7 @@ Outcome Pipeline::submit(std::string_view jws, const std::string& client) {
   if (std::optional<Problem> p = validator_.validate(m.envelope)) return refuse(*p);
 
   // persist and audit, then the receipt
+  slot.release();
   Journal::Result r = journal_.accept(m, client, rule->ref && !rule->ref->reverse ? "" : answers);
   switch (r.outcome) {
     case Journal::Outcome::Accepted:

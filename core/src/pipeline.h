@@ -4,6 +4,7 @@
 // ingress (the HTTPS API and connector sources), so every message passes the same checks.
 #include <atomic>
 #include <cstdint>
+#include <semaphore>
 #include <string>
 #include <string_view>
 
@@ -57,6 +58,10 @@ class Pipeline {
   const Clock& clock_;
   Metrics& metrics_;
   JsonLimits limits_;
+  // The checks are CPU work (a signature per message): at most `limits.workers` run at once, so
+  // the journal's one writer thread is not starved by dozens of verifying threads. Waiting for
+  // the group commit holds no slot.
+  std::counting_semaphore<1024> cpu_;
 };
 
 }  // namespace dx

@@ -4,12 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <mutex>
 
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/Session.h>
-#include <Poco/Data/SessionPool.h>
 #include <Poco/Data/Statement.h>
 
 #include "audit.h"
@@ -79,6 +79,49 @@ MessageRecord messageAt(RecordSet& rs, std::size_t row) {
   return m;
 }
 
+// Reader connections: a fixed few, lent out and waited for (reads are short), so no request
+// ever fails because many arrive at once.
+class ReaderPool {
+ public:
+  ReaderPool(const std::string& path, std::size_t size) {
+    for (std::size_t i = 0; i < size; ++i) {
+      idle_.push_back(std::make_unique<Session>("SQLite", path));
+      *idle_.back() << "PRAGMA busy_timeout=10000", now;
+    }
+  }
+  class Lease {
+   public:
+    Lease(ReaderPool& pool, std::unique_ptr<Session> s) : pool_(pool), s_(std::move(s)) {}
+    ~Lease() {
+      if (s_) pool_.giveBack(std::move(s_));
+    }
+    Session& operator*() { return *s_; }
+
+   private:
+    ReaderPool& pool_;
+    std::unique_ptr<Session> s_;
+  };
+  Lease get() {
+    std::unique_lock lock(mutex_);
+    available_.wait(lock, [&] { return !idle_.empty(); });
+    std::unique_ptr<Session> s = std::move(idle_.back());
+    idle_.pop_back();
+    return Lease(*this, std::move(s));
+  }
+
+ private:
+  void giveBack(std::unique_ptr<Session> s) {
+    {
+      std::lock_guard lock(mutex_);
+      idle_.push_back(std::move(s));
+    }
+    available_.notify_one();
+  }
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<Session>> idle_;
+};
+
 template <class F>
 auto guarded(const char* what, F&& f) -> decltype(f()) {
   try {
@@ -104,7 +147,7 @@ class SqliteStore : public Store {
     *writer_ << "PRAGMA synchronous=FULL", now;  // a commit is fsync'd before it returns
     *writer_ << "PRAGMA busy_timeout=10000", now;
     migrate();
-    readers_ = std::make_unique<Poco::Data::SessionPool>("SQLite", path, 1, 32, 60);
+    readers_ = std::make_unique<ReaderPool>(path, 8);
     prepare();
   }
 
@@ -161,18 +204,18 @@ class SqliteStore : public Store {
   std::optional<std::pair<std::string, std::string>> writerFindDigest(
       const std::string& id) override {
     return guarded("dedupe lookup", [&]() -> std::optional<std::pair<std::string, std::string>> {
-      Statement st(*writer_);
-      st << "SELECT digest, receipt FROM messages WHERE id = ?", bind(id), now;
-      RecordSet rs(st);
-      if (rs.rowCount() == 0) return std::nullopt;
-      return std::make_pair(rs.value(0, 0).convert<std::string>(),
-                            rs.value(1, 0).convert<std::string>());
+      lookupId_ = id;
+      foundDigest_.clear();
+      foundReceipt_.clear();
+      if (findDigest_->execute() == 0) return std::nullopt;
+      return std::make_pair(foundDigest_, foundReceipt_);
     });
   }
 
   std::optional<MessageRecord> find(const std::string& id) override {
     return guarded("message lookup", [&]() -> std::optional<MessageRecord> {
-      Session s = readers_->get();
+      ReaderPool::Lease lease = readers_->get();
+      Session& s = *lease;
       Statement st(s);
       st << "SELECT " << kMessageColumns << " FROM messages WHERE id = ?", bind(id), now;
       RecordSet rs(st);
@@ -184,7 +227,8 @@ class SqliteStore : public Store {
   std::vector<MessageRecord> inbox(const std::string& recipient, std::int64_t after,
                                    int limit) override {
     return guarded("inbox", [&] {
-      Session s = readers_->get();
+      ReaderPool::Lease lease = readers_->get();
+      Session& s = *lease;
       Statement st(s);
       Poco::Int64 cursor = after;
       st << "SELECT " << kMessageColumns
@@ -199,7 +243,8 @@ class SqliteStore : public Store {
 
   std::vector<std::string> replies(const std::string& id) override {
     return guarded("replies", [&] {
-      Session s = readers_->get();
+      ReaderPool::Lease lease = readers_->get();
+      Session& s = *lease;
       std::vector<std::string> ids;
       s << "SELECT id FROM messages WHERE ref = ? ORDER BY seq", bind(id), into(ids), now;
       return ids;
@@ -208,7 +253,8 @@ class SqliteStore : public Store {
 
   void forEachAudit(const std::function<bool(const AuditEntry&)>& visit) override {
     guarded("audit read", [&] {
-      Session s = readers_->get();
+      ReaderPool::Lease lease = readers_->get();
+      Session& s = *lease;
       constexpr Poco::Int64 kPage = 2000;
       Poco::Int64 after = 0;
       for (;;) {
@@ -232,7 +278,8 @@ class SqliteStore : public Store {
 
   std::int64_t messageCount() override {
     return guarded("count", [&] {
-      Session s = readers_->get();
+      ReaderPool::Lease lease = readers_->get();
+      Session& s = *lease;
       Poco::Int64 n = 0;
       s << "SELECT COUNT(*) FROM messages", into(n), now;
       return static_cast<std::int64_t>(n);
@@ -276,15 +323,19 @@ class SqliteStore : public Store {
         use(audit_.seq), use(audit_.at), use(audit_.event), use(audit_.messageId),
         use(audit_.digest), use(audit_.from), use(audit_.to), use(audit_.type),
         use(audit_.outcome), use(audit_.client), use(audit_.hash);
+    findDigest_ = std::make_unique<Statement>(*writer_);
+    *findDigest_ << "SELECT digest, receipt FROM messages WHERE id = ?", use(lookupId_),
+        into(foundDigest_), into(foundReceipt_);
   }
 
   std::string path_;
   std::unique_ptr<Session> writer_;
-  std::unique_ptr<Poco::Data::SessionPool> readers_;
+  std::unique_ptr<ReaderPool> readers_;
   // Prepared statements bound to these rows: set the row, execute.
   MessageRecord row_;
   AuditEntry audit_;
-  std::unique_ptr<Statement> insertMessage_, insertAudit_;
+  std::string lookupId_, foundDigest_, foundReceipt_;
+  std::unique_ptr<Statement> insertMessage_, insertAudit_, findDigest_;
 };
 
 }  // namespace
