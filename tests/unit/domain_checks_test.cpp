@@ -144,10 +144,10 @@ TEST(DomainChecks, AadhaarFoundInEachWrittenForm) {
 TEST(DomainChecks, AadhaarLookalikesPass) {
   EXPECT_FALSE(containsPlainAadhaar("XXXX-XXXX-1836"));
   EXPECT_FALSE(containsPlainAadhaar("xxxx xxxx 1836"));
-  EXPECT_FALSE(containsPlainAadhaar("527634091837"));    // fails Verhoeff
-  EXPECT_FALSE(containsPlainAadhaar("1527634091836"));   // 13-digit run
-  EXPECT_FALSE(containsPlainAadhaar("5276340918360"));   // 13-digit run
-  EXPECT_FALSE(containsPlainAadhaar("52763409183"));     // 11 digits
+  EXPECT_FALSE(containsPlainAadhaar("527634091837"));     // fails Verhoeff
+  EXPECT_FALSE(containsPlainAadhaar("1527634091836"));    // 13-digit run
+  EXPECT_FALSE(containsPlainAadhaar("5276340918360"));    // 13-digit run
+  EXPECT_FALSE(containsPlainAadhaar("52763409183"));      // 11 digits
   EXPECT_FALSE(containsPlainAadhaar("5276  3409 1836"));  // two spaces: not one number
   EXPECT_FALSE(containsPlainAadhaar("5276_3409_1836"));
   EXPECT_FALSE(containsPlainAadhaar("52763 409 1836"));
