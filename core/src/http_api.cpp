@@ -379,7 +379,10 @@ HttpApi::HttpApi(const HubConfig& config, const std::string& listen, const Regis
   params->setServerName("dxhub");
   threads_ = std::make_unique<Poco::ThreadPool>(2, config.limits.maxConnections + 4, 60);
   server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*ctx_), *threads_, socket, params);
-  metrics.addGauge("dxhub_queue_depth", "Requests waiting for a pipeline worker.",
+  metrics.addGauge("dxhub_open_connections", "Open client connections.",
+                   [s = server_.get()] { return static_cast<double>(s->currentConnections()); });
+  metrics.addGauge("dxhub_queue_depth",
+                   "Messages in the pipeline: checking, or waiting for their group commit.",
                    [c = ctx_.get()] { return static_cast<double>(c->admitted.load()); });
   metrics.addGauge("dxhub_store_queue_depth", "Entries waiting for the next group commit.",
                    [&journal] { return static_cast<double>(journal.queueDepth()); });

@@ -95,9 +95,6 @@ std::string Metrics::render() const {
       out += g.name + " " + number(g.read()) + "\n";
     }
   }
-  out += "# HELP dxhub_open_connections Open client connections.\n";
-  out += "# TYPE dxhub_open_connections gauge\n";
-  out += "dxhub_open_connections " + std::to_string(connections_.load()) + "\n";
   out += "# HELP dxhub_receipt_seconds Time from request to receipt.\n";
   out += "# TYPE dxhub_receipt_seconds histogram\n";
   receiptLatency_.write(out, "dxhub_receipt_seconds");

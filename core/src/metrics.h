@@ -35,8 +35,6 @@ class Metrics {
   void countMessage(std::string_view type, std::string_view outcome);
   void observeReceiptLatency(double seconds) { receiptLatency_.observe(seconds); }
   void observeCommit(double seconds, std::size_t batch);
-  void connectionOpened() { ++connections_; }
-  void connectionClosed() { --connections_; }
   // Gauges read at scrape time (queue depth, …).
   void addGauge(std::string name, std::string help, std::function<double()> read);
 
@@ -47,7 +45,6 @@ class Metrics {
   std::map<std::pair<std::string, int>, std::uint64_t> requests_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> messages_;
   Histogram receiptLatency_, commitLatency_, batchSize_;
-  std::atomic<std::int64_t> connections_{0};
   struct Gauge {
     std::string name, help;
     std::function<double()> read;

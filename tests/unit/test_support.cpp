@@ -7,6 +7,7 @@
 
 #include <Poco/TemporaryFile.h>
 
+#include "certificate.h"
 #include "clock.h"
 
 namespace dx::test {
@@ -49,6 +50,24 @@ std::string writeConfig() {
   {"id": "ps.samastipur.rosera", "role": "station"}
  ]})";
   return path;
+}
+
+const Registry& registry() {
+  static const HubConfig config = loadConfig(writeConfig());
+  static const TrustStore trust(config.caPath, config.crlPath);
+  static const Registry registry(config, trust);
+  return registry;
+}
+
+Signer signer(const std::string& name) {
+  return Signer::fromFiles(pkiDir() + "/" + name + ".key", pkiDir() + "/" + name + ".crt");
+}
+
+VerifiedMessage verified(const std::string& who, const std::string& payload) {
+  Expected<VerifiedMessage> m =
+      verifyJws(signer(who).sign(payload), registry(), SystemClock::instance().unixSeconds());
+  if (!m) throw std::runtime_error("test message does not verify: " + m.problem().detail);
+  return std::move(m.value());
 }
 
 std::string example(const std::string& type) {

@@ -4,6 +4,8 @@
 #include <string>
 
 #include "config.h"
+#include "jws.h"
+#include "registry.h"
 
 namespace dx::test {
 
@@ -14,6 +16,15 @@ const std::string& pkiDir();
 // also has the PKI's revoked, expired and foreign-CA test certificates registered, so messages
 // signed with them reach the certificate checks.
 std::string writeConfig();
+
+// A registry for the test PKI and config (made once).
+const Registry& registry();
+
+// A signer for a participant of the test PKI (or a file stem under it, like "test/revoked").
+Signer signer(const std::string& name);
+
+// Signs `payload` as `who` and verifies it (a message as the pipeline hands it on).
+VerifiedMessage verified(const std::string& who, const std::string& payload);
 
 // A body from ../shared/examples/<type>.json.
 std::string example(const std::string& type);
