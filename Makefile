@@ -27,6 +27,7 @@ test: build
 
 bench: build pki
 	@bench/run.sh $(BUILD)
+	@bench/load.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
