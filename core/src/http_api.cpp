@@ -122,7 +122,8 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
 
  private:
   int send(HTTPServerResponse& response, int status, const char* type, const std::string& body) {
-    response.setStatus(static_cast<HTTPResponse::HTTPStatus>(status));
+    response.setStatusAndReason(static_cast<HTTPResponse::HTTPStatus>(status));
+    if (ctx_.stopping) response.setKeepAlive(false);  // shutting down: no further requests here
     response.setContentType(type);
     response.setContentLength64(static_cast<Poco::Int64>(body.size()));
     response.sendBuffer(body.data(), body.size());
@@ -205,6 +206,10 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
       send(response, o.status, kProblemType, o.body);
       lingerAndDrain(request);
       return o.status;
+    }
+    if (ctx_.stopping) {  // after SIGTERM: new work goes to the next instance or the restart
+      response.set("Retry-After", "1");
+      return problem(response, {"busy", "the hub is shutting down; retry after 1 s"}, outcome);
     }
     // Admission control: past workers + queue requests in the pipeline, the hub says so at once
     // instead of stalling. (No CPU semaphore: a request waiting for its group commit must not
@@ -365,7 +370,7 @@ HttpApi::HttpApi(const HubConfig& config, const std::string& listen, const Regis
                  Pipeline& pipeline, Store& store, Journal& journal, Metrics& metrics,
                  Poco::Logger& log)
     : ctx_(new ApiContext{config, registry, pipeline, store, journal, metrics, log,
-                          {}, {}, config.limits.workers + config.limits.queue}) {
+                          config.limits.workers + config.limits.queue}) {
   Poco::Net::Context::Ptr tls = makeServerContext(
       {config.hubCertPath(), config.hubKeyPath(), config.caPath, config.crlPath});
   Poco::Net::SecureServerSocket socket(listenAddress(listen), 128, tls);
@@ -396,6 +401,7 @@ unsigned short HttpApi::port() const { return server_->port(); }
 
 void HttpApi::stop(int graceMs) {
   if (!server_) return;
+  ctx_->stopping = true;
   server_->stop();  // no new connections
   auto deadline = SteadyClock::now() + std::chrono::milliseconds(graceMs);
   while (ctx_->inFlight.load() > 0 && SteadyClock::now() < deadline)

@@ -25,11 +25,12 @@ struct ApiContext {
   Journal& journal;
   Metrics& metrics;
   Poco::Logger& log;
+  int admitLimit;
   // Admission: at most workers + queue requests are in the pipeline at once (running or waiting
   // for their group commit); past that the answer is 503 busy with Retry-After.
   std::atomic<int> admitted{0};
   std::atomic<int> inFlight{0};
-  int admitLimit;
+  std::atomic<bool> stopping{false};
 };
 
 class HttpApi {

@@ -1,0 +1,528 @@
+#include "hub_process.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <Poco/Exception.h>
+#include <Poco/File.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/NetSSL.h>
+#include <Poco/Net/RejectCertificateHandler.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Process.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/String.h>
+#include <Poco/Timespan.h>
+
+#include "config.h"
+#include "test_support.h"
+
+namespace dx::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// Single-quoted for /bin/sh.
+std::string shellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string jsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+int exitCodeOf(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+// Launches `program args...` through /bin/sh so that its stdout and stderr go to `outFile`
+// (appended), with SIGPIPE back at its default (this test process ignores it, and an ignored
+// signal would be inherited across exec) and, where setpriv exists, SIGKILL when this test
+// process dies (a test killed by ctest's timeout leaves no hub behind). `exec` keeps the pid:
+// it is the program's own.
+pid_t launchLogged(const std::string& program, const std::vector<std::string>& args,
+                   const std::string& outFile) {
+  static const bool haveSetpriv = ::access("/usr/bin/setpriv", X_OK) == 0;
+  std::string script =
+      std::string("exec ") + (haveSetpriv ? "/usr/bin/setpriv --pdeathsig KILL " : "") +
+      "/usr/bin/env --default-signal=PIPE \"$0\" \"$@\" >>" + shellQuote(outFile) + " 2>&1";
+  Poco::Process::Args shArgs{"-c", script, program};
+  shArgs.insert(shArgs.end(), args.begin(), args.end());
+  Poco::ProcessHandle handle = Poco::Process::launch("/bin/sh", shArgs, DX_SOURCE_DIR);
+  return handle.id();
+}
+
+// Waits for `pid` up to `timeout`; true and its exit code once it has ended.
+bool waitPid(pid_t pid, std::chrono::milliseconds timeout, int& code) {
+  auto deadline = Clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) {
+      code = exitCodeOf(status);
+      return true;
+    }
+    if (r < 0) {  // not our child any more (already reaped): treat as ended
+      code = -1;
+      return true;
+    }
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+std::string readWhole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+int freeLoopbackPort() {
+  Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
+  int port = socket.address().port();
+  socket.close();
+  return port;
+}
+
+std::string makeTempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/dxhub-it.XXXXXX";
+  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed for " + tmpl);
+  return tmpl;
+}
+
+}  // namespace
+
+const std::string& testPki() {
+  static const std::string dir = [] {
+    std::string d = std::string(DX_BINARY_DIR) + "/test-pki";
+    // ca.crl comes last when the script makes a PKI, so a half-made one is never taken.
+    std::vector<std::string> files = {"ca.crt", "ca.crl"};
+    for (const char* id :
+         {"hub.samastipur", "cc.samastipur", "sp.samastipur", "dm.samastipur", "bank.sbi",
+          "bank.pnb", "bank.hdfc", "ps.samastipur.nagar", "ps.samastipur.mufassil",
+          "ps.samastipur.kalyanpur", "ps.samastipur.dalsinghsarai", "ps.samastipur.rosera",
+          "test/revoked", "test/expired", "test/foreign"}) {
+      files.push_back(std::string(id) + ".crt");
+      files.push_back(std::string(id) + ".key");
+    }
+    for (const std::string& f : files)
+      if (::access((d + "/" + f).c_str(), R_OK) != 0) return pkiDir();
+    return d;
+  }();
+  return dir;
+}
+
+std::string hubProgram() {
+  const char* env = std::getenv("DXHUB_PROGRAM");
+  return env && *env ? env : DX_HUB_PROGRAM;
+}
+
+void initClientTls() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    ::signal(SIGPIPE, SIG_IGN);
+    Poco::Net::initializeSSL();
+    Poco::Net::Context::Ptr context =
+        new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "", testPki() + "/ca.crt",
+                               Poco::Net::Context::VERIFY_RELAXED);
+    context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+    Poco::SharedPtr<Poco::Net::InvalidCertificateHandler> reject =
+        new Poco::Net::RejectCertificateHandler(false);
+    Poco::Net::SSLManager::instance().initializeClient(nullptr, reject, context);
+  });
+}
+
+// ---------------------------------------------------------------- HubProcess
+
+HubProcess::HubProcess(HubOptions options) : options_(options) {
+  initClientTls();
+  dir_ = makeTempDir();
+  configPath_ = dir_ + "/dxhub.json";
+  dbPath_ = dir_ + "/dxhub.db";
+  logPath_ = dir_ + "/dxhub.log";
+  port_ = freeLoopbackPort();
+  writeConfig();
+}
+
+HubProcess::~HubProcess() {
+  try {
+    stop();
+  } catch (...) {
+  }
+  const char* keep = std::getenv("DX_KEEP_TEST_DIRS");
+  if (!(keep && *keep)) {
+    try {
+      Poco::File(dir_).remove(true);
+    } catch (...) {
+    }
+  }
+}
+
+void HubProcess::writeConfig() {
+  const std::string& pki = testPki();
+  const std::string src = DX_SOURCE_DIR;
+  auto q = [](const std::string& s) { return jsonString(s); };
+  std::ofstream out(configPath_);
+  out << "{\"hub\": {\"id\": \"hub.samastipur\", \"district\": \"Samastipur\", \"listen\": "
+      << q("127.0.0.1:" + std::to_string(port_)) << "},\n"
+      << " \"pki\": {\"dir\": " << q(pki) << ", \"ca\": " << q(pki + "/ca.crt")
+      << ", \"crl\": " << q(pki + "/ca.crl") << "},\n"
+      << " \"store\": {\"url\": " << q("sqlite:" + dbPath_) << "},\n"
+      << " \"schemas\": " << q(src + "/config/schemas") << ",\n"
+      << " \"policy\": " << q(src + "/config/policy.json") << ",\n"
+      << " \"limits\": {\"max_body_bytes\": " << options_.maxBodyBytes
+      << ", \"freshness_seconds\": " << options_.freshnessSeconds
+      << ", \"max_connections\": " << options_.maxConnections
+      << ", \"workers\": " << options_.workers << ", \"queue\": " << options_.queue
+      << ", \"read_timeout_ms\": " << options_.readTimeoutMs
+      << "},\n"
+      // cc.samastipur also has the revoked, expired and foreign test certificates registered, so
+      // that a message or connection using them reaches the certificate checks (as in the unit
+      // tests' writeConfig()).
+      << R"( "participants": [
+  {"id": "cc.samastipur", "role": "cyber_cell", "certs": [)"
+      << q(pki + "/cc.samastipur.crt") << ", " << q(pki + "/test/revoked.crt") << ", "
+      << q(pki + "/test/expired.crt") << ", " << q(pki + "/test/foreign.crt") << R"(]},
+  {"id": "sp.samastipur", "role": "sp_office"},
+  {"id": "dm.samastipur", "role": "dm_office"},
+  {"id": "bank.sbi", "role": "bank", "ifsc_prefixes": ["SBIN"]},
+  {"id": "bank.pnb", "role": "bank", "ifsc_prefixes": ["PUNB"]},
+  {"id": "bank.hdfc", "role": "bank", "key_type": "p256", "ifsc_prefixes": ["HDFC"]},
+  {"id": "ps.samastipur.nagar", "role": "station"},
+  {"id": "ps.samastipur.mufassil", "role": "station"},
+  {"id": "ps.samastipur.kalyanpur", "role": "station"},
+  {"id": "ps.samastipur.dalsinghsarai", "role": "station"},
+  {"id": "ps.samastipur.rosera", "role": "station"}
+ ],
+ "plugins": []
+}
+)";
+  if (!out) throw std::runtime_error("cannot write " + configPath_);
+}
+
+void HubProcess::start() {
+  if (pid_ != 0 && running()) throw std::runtime_error("HubProcess::start: already running");
+  const std::string program = hubProgram();
+  if (::access(program.c_str(), X_OK) != 0)
+    throw std::runtime_error(program +
+                             " not found or not executable: build it first "
+                             "(cmake --build build --target dxhub)");
+  {
+    std::ofstream marker(logPath_, std::ios::app);
+    marker << "=== test harness: " << program << " serve --config " << configPath_
+           << " --listen 127.0.0.1:" << port_ << "\n";
+  }
+  pid_ = launchLogged(
+      program, {"serve", "--config", configPath_, "--listen", "127.0.0.1:" + std::to_string(port_)},
+      logPath_);
+
+  Client probe = Client::anonymous(port_);
+  probe.setTimeout(1000ms);
+  auto deadline = Clock::now() + 15s;
+  Response last;
+  while (Clock::now() < deadline) {
+    if (!running()) {
+      throw std::runtime_error("dxhub serve exited with status " + std::to_string(lastExit_) +
+                               " before /healthz answered 200. Log (" + logPath_ + "):\n" +
+                               logTail());
+    }
+    last = probe.get("/healthz");
+    if (last.status == 200) return;
+    probe.close();
+    std::this_thread::sleep_for(50ms);
+  }
+  std::ostringstream why;
+  why << last;
+  kill();
+  throw std::runtime_error("dxhub serve did not answer GET /healthz with 200 within 15 s on port " +
+                           std::to_string(port_) + " (last: " + why.str() + "); killed it. Log (" +
+                           logPath_ + "):\n" + logTail());
+}
+
+bool HubProcess::running() {
+  if (pid_ == 0) return false;
+  int code = 0;
+  if (waitPid(pid_, 0ms, code)) {
+    lastExit_ = code;
+    pid_ = 0;
+    return false;
+  }
+  return true;
+}
+
+void HubProcess::signalTerminate() {
+  if (pid_ != 0) ::kill(pid_, SIGTERM);
+}
+
+int HubProcess::waitForExit(std::chrono::milliseconds timeout) {
+  if (pid_ == 0) return lastExit_;
+  int code = 0;
+  if (!waitPid(pid_, timeout, code)) return kStillRunning;
+  lastExit_ = code;
+  pid_ = 0;
+  return code;
+}
+
+int HubProcess::stop(std::chrono::milliseconds timeout) {
+  if (!running()) return lastExit_;
+  signalTerminate();
+  int code = waitForExit(timeout);
+  if (code != kStillRunning) return code;
+  kill();
+  lastExit_ = -1;
+  return -1;
+}
+
+void HubProcess::kill() {
+  if (pid_ == 0) return;
+  ::kill(pid_, SIGKILL);
+  int code = 0;
+  waitPid(pid_, 10s, code);
+  lastExit_ = code;
+  pid_ = 0;
+}
+
+void HubProcess::restart() {
+  stop();
+  start();
+}
+
+std::string HubProcess::log() const {
+  return readWhole(logPath_);
+}
+
+std::string HubProcess::logTail(std::size_t maxBytes) const {
+  std::string text = log();
+  if (text.size() > maxBytes) text = "[...]\n" + text.substr(text.size() - maxBytes);
+  return text;
+}
+
+CommandResult HubProcess::runCommand(const std::vector<std::string>& args,
+                                     std::chrono::milliseconds timeout) const {
+  static int counter = 0;
+  std::string outFile = dir_ + "/command-" + std::to_string(++counter) + ".out";
+  CommandResult result;
+  pid_t pid = launchLogged(hubProgram(), args, outFile);
+  if (!waitPid(pid, timeout, result.exitCode)) {
+    ::kill(pid, SIGKILL);
+    int ignored = 0;
+    waitPid(pid, 10s, ignored);
+    result.exitCode = -1;
+  }
+  result.output = readWhole(outFile);
+  return result;
+}
+
+// ---------------------------------------------------------------- Response
+
+std::string Response::header(const std::string& name) const {
+  std::string key;
+  for (char c : name) key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto it = headers.find(key);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+std::ostream& operator<<(std::ostream& out, const Response& r) {
+  if (r.status == 0) return out << "no HTTP answer: " << r.error;
+  out << "HTTP " << r.status;
+  if (!r.contentType().empty()) out << " " << r.contentType();
+  std::string body = r.body.size() > 2000 ? r.body.substr(0, 2000) + "[...]" : r.body;
+  return out << ": " << body;
+}
+
+// ---------------------------------------------------------------- Client
+
+Client Client::as(int port, const std::string& participantId) {
+  return Client(port, testPki() + "/" + participantId + ".crt",
+                testPki() + "/" + participantId + ".key");
+}
+
+Client Client::anonymous(int port) {
+  return Client(port, "", "");
+}
+
+Client::Client(int port, const std::string& certPath, const std::string& keyPath) : port_(port) {
+  initClientTls();
+  context_ = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, keyPath, certPath,
+                                    testPki() + "/ca.crt", Poco::Net::Context::VERIFY_RELAXED);
+  context_->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+}
+
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
+Client::~Client() = default;
+
+void Client::close() {
+  session_.reset();
+}
+
+Response Client::post(const std::string& path, const std::string& body,
+                      const std::string& contentType) {
+  return request(Poco::Net::HTTPRequest::HTTP_POST, path, &body, contentType, body.size());
+}
+
+Response Client::get(const std::string& path) {
+  return request(Poco::Net::HTTPRequest::HTTP_GET, path, nullptr, "", 0);
+}
+
+Response Client::postTruncated(const std::string& path, std::size_t contentLength,
+                               const std::string& prefix, const std::string& contentType) {
+  Response r =
+      request(Poco::Net::HTTPRequest::HTTP_POST, path, &prefix, contentType, contentLength);
+  close();
+  return r;
+}
+
+Poco::Net::HTTPSClientSession& Client::session() {
+  if (!session_) {
+    session_ = std::make_unique<Poco::Net::HTTPSClientSession>(
+        "127.0.0.1", static_cast<Poco::UInt16>(port_), context_);
+    session_->setKeepAlive(true);
+  }
+  session_->setTimeout(Poco::Timespan(static_cast<long>(timeout_.count()) * 1000));
+  return *session_;
+}
+
+namespace {
+
+// Reads the answer into `response` (the object peekResponse() filled, if it was called).
+Response readResponse(Poco::Net::HTTPSClientSession& session,
+                      Poco::Net::HTTPResponse&& response = Poco::Net::HTTPResponse()) {
+  Response r;
+  std::istream& is = session.receiveResponse(response);
+  r.status = static_cast<int>(response.getStatus());
+  for (const auto& [name, value] : response) {
+    std::string key;
+    for (char c : name) key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    r.headers[key] = value;
+  }
+  Poco::StreamCopier::copyToString(is, r.body);
+  return r;
+}
+
+}  // namespace
+
+Response Client::request(const std::string& method, const std::string& path,
+                         const std::string* body, const std::string& contentType,
+                         std::size_t declaredLength) {
+  Response r;
+  try {
+    Poco::Net::HTTPSClientSession& s = session();
+    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    request.setKeepAlive(true);
+    if (body) {
+      if (!contentType.empty()) request.setContentType(contentType);
+      request.setContentLength(static_cast<std::streamsize>(declaredLength));
+    }
+    std::ostream& os = s.sendRequest(request);
+    if (body) os.write(body->data(), static_cast<std::streamsize>(body->size()));
+    r = readResponse(s);
+    if (Poco::icompare(r.header("connection"), "close") == 0) session_.reset();
+  } catch (const Poco::Exception& e) {
+    r = Response{};
+    r.error = e.displayText();
+    session_.reset();
+  } catch (const std::exception& e) {
+    r = Response{};
+    r.error = e.what();
+    session_.reset();
+  }
+  return r;
+}
+
+Response Client::postWatchingForEarlyAnswer(const std::string& path, const std::string& body,
+                                            const std::string& contentType) {
+  Response r;
+  std::size_t sent = 0;
+  std::string sendError;
+  try {
+    Poco::Net::HTTPSClientSession& s = session();
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, path,
+                                   Poco::Net::HTTPMessage::HTTP_1_1);
+    request.setContentType(contentType);
+    request.setContentLength(static_cast<std::streamsize>(body.size()));
+    std::ostream& os = s.sendRequest(request);
+    os.flush();  // the headers are on the wire; the body goes straight to the socket
+    Poco::Net::StreamSocket& socket = s.socket();
+    constexpr std::size_t kChunk = 16 * 1024;
+    while (sent < body.size()) {
+      if (socket.poll(Poco::Timespan(0), Poco::Net::Socket::SELECT_READ)) break;  // answered
+      try {
+        int n = socket.sendBytes(body.data() + sent,
+                                 static_cast<int>(std::min(kChunk, body.size() - sent)));
+        if (n <= 0) break;
+        sent += static_cast<std::size_t>(n);
+      } catch (const Poco::Exception& e) {
+        sendError = e.displayText();
+        break;
+      }
+    }
+    r = readResponse(s);
+  } catch (const Poco::Exception& e) {
+    r = Response{};
+    r.error = e.displayText();
+  } catch (const std::exception& e) {
+    r = Response{};
+    r.error = e.what();
+  }
+  if (r.status == 0)
+    r.error += " (after sending " + std::to_string(sent) + " of " + std::to_string(body.size()) +
+               " body bytes" + (sendError.empty() ? "" : "; sending failed: " + sendError) + ")";
+  session_.reset();
+  return r;
+}
+
+Response Client::postExpectingContinue(const std::string& path, std::size_t contentLength,
+                                       const std::string& contentType) {
+  Response r;
+  try {
+    Poco::Net::HTTPSClientSession& s = session();
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, path,
+                                   Poco::Net::HTTPMessage::HTTP_1_1);
+    request.setContentType(contentType);
+    request.setContentLength(static_cast<std::streamsize>(contentLength));
+    request.setExpectContinue(true);
+    s.sendRequest(request).flush();
+    Poco::Net::HTTPResponse response;
+    if (s.peekResponse(response)) {
+      r.status = 100;
+    } else {
+      r = readResponse(s, std::move(response));
+    }
+  } catch (const Poco::Exception& e) {
+    r = Response{};
+    r.error = e.displayText();
+  } catch (const std::exception& e) {
+    r = Response{};
+    r.error = e.what();
+  }
+  session_.reset();
+  return r;
+}
+
+}  // namespace dx::test
