@@ -20,7 +20,9 @@ std::string pki() {
   return dir ? dir : std::string(DX_SOURCE_DIR) + "/var/pki";
 }
 
-dx::PkeyPtr key(const char* who) { return dx::loadPrivateKey(pki() + "/" + who + ".key"); }
+dx::PkeyPtr key(const char* who) {
+  return dx::loadPrivateKey(pki() + "/" + who + ".key");
+}
 
 // The raw primitive over a JWS-sized signing input, as `openssl speed` measures it.
 void signRaw(benchmark::State& state, const char* who) {

@@ -48,7 +48,8 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 
-constexpr const char* kUsage = R"(usage: dx_load --url https://127.0.0.1:PORT --ca CA.crt --cert ID.crt --key ID.key
+constexpr const char* kUsage =
+    R"(usage: dx_load --url https://127.0.0.1:PORT --ca CA.crt --cert ID.crt --key ID.key
                [--messages M | --duration S] [--connections N] [--rate R]
                [--path /v1/messages] [--method POST|GET] [--json FILE]
                [--body FILE] [--to ID] [--case CASE] [--type TYPE] [--presign N]
@@ -139,28 +140,46 @@ Options parseOptions(int argc, char** argv, bool& help) {
       if (i + 1 >= argc) throw UsageError("--" + name + " needs a value (see --help)");
       value = argv[++i];
     }
-    if (name == "url") o.url = value;
-    else if (name == "ca") o.ca = value;
-    else if (name == "cert") o.cert = value;
-    else if (name == "key") o.key = value;
-    else if (name == "path") o.path = value;
+    if (name == "url")
+      o.url = value;
+    else if (name == "ca")
+      o.ca = value;
+    else if (name == "cert")
+      o.cert = value;
+    else if (name == "key")
+      o.key = value;
+    else if (name == "path")
+      o.path = value;
     else if (name == "method") {
       o.method = value;
       std::transform(o.method.begin(), o.method.end(), o.method.begin(), ::toupper);
       if (o.method != "POST" && o.method != "GET") throw UsageError("--method is POST or GET");
-    } else if (name == "json") o.json = value;
-    else if (name == "body") o.body = value;
-    else if (name == "type") o.type = value;
-    else if (name == "to") o.to = value;
-    else if (name == "case") o.caseId = value;
-    else if (name == "connections") o.connections = static_cast<int>(toNumber(name, value));
-    else if (name == "messages") o.messages = static_cast<std::int64_t>(toNumber(name, value));
-    else if (name == "duration") o.duration = toNumber(name, value);
-    else if (name == "rate") o.rate = toNumber(name, value);
-    else if (name == "presign") o.presign = static_cast<std::int64_t>(toNumber(name, value));
-    else if (name == "presign-seconds") o.presignSeconds = toNumber(name, value);
-    else if (name == "timeout") o.timeout = toNumber(name, value);
-    else throw UsageError("unknown option '--" + name + "' (see --help)");
+    } else if (name == "json")
+      o.json = value;
+    else if (name == "body")
+      o.body = value;
+    else if (name == "type")
+      o.type = value;
+    else if (name == "to")
+      o.to = value;
+    else if (name == "case")
+      o.caseId = value;
+    else if (name == "connections")
+      o.connections = static_cast<int>(toNumber(name, value));
+    else if (name == "messages")
+      o.messages = static_cast<std::int64_t>(toNumber(name, value));
+    else if (name == "duration")
+      o.duration = toNumber(name, value);
+    else if (name == "rate")
+      o.rate = toNumber(name, value);
+    else if (name == "presign")
+      o.presign = static_cast<std::int64_t>(toNumber(name, value));
+    else if (name == "presign-seconds")
+      o.presignSeconds = toNumber(name, value);
+    else if (name == "timeout")
+      o.timeout = toNumber(name, value);
+    else
+      throw UsageError("unknown option '--" + name + "' (see --help)");
   }
   if (o.url.empty()) throw UsageError("--url is required (see --help)");
   if (o.ca.empty() || o.cert.empty() || o.key.empty())
@@ -255,8 +274,8 @@ struct Sample {
 
 struct ConnectionResult {
   std::vector<Sample> samples;
-  std::map<std::string, std::int64_t> errors;     // transport error text → count
-  std::map<int, std::string> firstBodyByStatus;   // a sample answer per non-2xx status
+  std::map<std::string, std::int64_t> errors;    // transport error text → count
+  std::map<int, std::string> firstBodyByStatus;  // a sample answer per non-2xx status
   Steady::time_point lastAnswer{};
   std::string setupError;
 };
@@ -289,7 +308,8 @@ class Connection {
     std::istream& in = session_.receiveResponse(res);
     answer.clear();
     char buf[8192];
-    while (in.read(buf, sizeof buf) || in.gcount() > 0) answer.append(buf, static_cast<std::size_t>(in.gcount()));
+    while (in.read(buf, sizeof buf) || in.gcount() > 0)
+      answer.append(buf, static_cast<std::size_t>(in.gcount()));
     return static_cast<int>(res.getStatus());
   }
 
@@ -301,11 +321,13 @@ class Connection {
 
 Poco::Net::Context::Ptr makeContext(const Options& o) {
   using Poco::Net::Context;
-  Context::Ptr ctx = new Context(Context::TLS_CLIENT_USE, o.key, o.cert, o.ca, Context::VERIFY_RELAXED,
-                                 9, false, "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES:!CAMELLIA:@STRENGTH");
+  Context::Ptr ctx =
+      new Context(Context::TLS_CLIENT_USE, o.key, o.cert, o.ca, Context::VERIFY_RELAXED, 9, false,
+                  "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES:!CAMELLIA:@STRENGTH");
   ctx->requireMinimumProtocol(Context::PROTO_TLSV1_2);
   // A failed verification must fail the handshake; one client certificate for every session.
-  Poco::Net::SSLManager::InvalidCertificateHandlerPtr reject(new Poco::Net::RejectCertificateHandler(false));
+  Poco::Net::SSLManager::InvalidCertificateHandlerPtr reject(
+      new Poco::Net::RejectCertificateHandler(false));
   Poco::Net::SSLManager::instance().initializeClient(nullptr, reject, ctx);
   return ctx;
 }
@@ -326,9 +348,12 @@ int run(const Options& o) {
   // How many requests at most.
   std::int64_t total = o.messages;
   if (total == 0) {
-    if (openLoop) total = static_cast<std::int64_t>(std::ceil(o.rate * o.duration));
-    else if (post) total = o.presign > 0 ? o.presign : static_cast<std::int64_t>(std::ceil(12000 * o.duration));
-    else total = INT64_MAX;  // GET for a duration: no pool needed
+    if (openLoop)
+      total = static_cast<std::int64_t>(std::ceil(o.rate * o.duration));
+    else if (post)
+      total = o.presign > 0 ? o.presign : static_cast<std::int64_t>(std::ceil(12000 * o.duration));
+    else
+      total = INT64_MAX;  // GET for a duration: no pool needed
   }
 
   std::vector<std::string> messages;
@@ -340,8 +365,8 @@ int run(const Options& o) {
     total = static_cast<std::int64_t>(messages.size());
     presignSeconds = std::chrono::duration<double>(Steady::now() - t).count();
     if (!o.quiet)
-      std::cerr << "dx_load: signed " << messages.size() << " messages as " << signer.participantId()
-                << " in " << presignSeconds << " s\n";
+      std::cerr << "dx_load: signed " << messages.size() << " messages as "
+                << signer.participantId() << " in " << presignSeconds << " s\n";
   }
 
   Poco::Net::Context::Ptr ctx = makeContext(o);
@@ -352,7 +377,8 @@ int run(const Options& o) {
   Steady::time_point deadline = Steady::time_point::max();
   std::barrier ready(n + 1);
   std::barrier go(n + 1);
-  const auto perRequest = openLoop ? std::chrono::duration<double>(1.0 / o.rate) : std::chrono::duration<double>(0);
+  const auto perRequest =
+      openLoop ? std::chrono::duration<double>(1.0 / o.rate) : std::chrono::duration<double>(0);
 
   std::vector<std::thread> threads;
   for (int c = 0; c < n; ++c) {
@@ -372,13 +398,15 @@ int run(const Options& o) {
       ready.arrive_and_wait();
       go.arrive_and_wait();
       if (!r.setupError.empty()) return;
-      r.samples.reserve(openLoop || o.messages ? static_cast<std::size_t>(total / n + 16) : 1 << 16);
+      r.samples.reserve(openLoop || o.messages ? static_cast<std::size_t>(total / n + 16)
+                                               : 1 << 16);
       for (;;) {
         std::int64_t i = next.fetch_add(1, std::memory_order_relaxed);
         if (i >= total) break;
         Steady::time_point due = start;
         if (openLoop) {
-          due = start + std::chrono::duration_cast<Steady::duration>(perRequest * static_cast<double>(i));
+          due = start +
+                std::chrono::duration_cast<Steady::duration>(perRequest * static_cast<double>(i));
           if (due >= deadline) break;
           std::this_thread::sleep_until(due);
         } else if (Steady::now() >= deadline) {
@@ -409,7 +437,8 @@ int run(const Options& o) {
   int failedSetup = 0;
   for (auto& r : results)
     if (!r.setupError.empty()) {
-      if (failedSetup++ == 0) std::cerr << "dx_load: connection set-up failed: " << r.setupError << "\n";
+      if (failedSetup++ == 0)
+        std::cerr << "dx_load: connection set-up failed: " << r.setupError << "\n";
     }
   if (failedSetup == n) {
     go.arrive_and_wait();
@@ -418,7 +447,9 @@ int run(const Options& o) {
     return 1;
   }
   start = Steady::now();
-  if (o.duration > 0) deadline = start + std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(o.duration));
+  if (o.duration > 0)
+    deadline = start + std::chrono::duration_cast<Steady::duration>(
+                           std::chrono::duration<double>(o.duration));
   go.arrive_and_wait();
   for (auto& t : threads) t.join();
 
@@ -440,11 +471,13 @@ int run(const Options& o) {
     }
   }
   std::int64_t sent = static_cast<std::int64_t>(lat.size());
-  std::int64_t receipted = (byStatus.count(200) ? byStatus[200] : 0) + (byStatus.count(202) ? byStatus[202] : 0);
+  std::int64_t receipted =
+      (byStatus.count(200) ? byStatus[200] : 0) + (byStatus.count(202) ? byStatus[202] : 0);
   std::int64_t transportErrors = byStatus.count(0) ? byStatus[0] : 0;
   double interval = std::chrono::duration<double>(end - start).count();
   bool exhausted = o.duration > 0 && post && sent >= total &&
-                   end < deadline - std::chrono::milliseconds(openLoop ? 50 + static_cast<int>(2000 / o.rate) : 50);
+                   end < deadline - std::chrono::milliseconds(
+                                        openLoop ? 50 + static_cast<int>(2000 / o.rate) : 50);
   std::sort(lat.begin(), lat.end());
   std::sort(okLat.begin(), okLat.end());
   std::sort(svc.begin(), svc.end());
@@ -454,14 +487,19 @@ int run(const Options& o) {
   mean = lat.empty() ? 0 : mean / static_cast<double>(lat.size()) / 1000.0;
 
   std::string statusText;
-  for (auto& [k, v] : byStatus) statusText += ", " + (k ? std::to_string(k) : std::string("err")) + "=" + std::to_string(v);
-  std::printf("dx_load %s %s: %d conn, %s, %.2f s: sent %lld%s; receipted %.1f/s; "
-              "latency p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms; errors %lld%s\n",
-              o.method.c_str(), o.path.c_str(), n,
-              openLoop ? ("open loop " + std::to_string(static_cast<long long>(o.rate)) + "/s").c_str() : "closed loop",
-              interval, static_cast<long long>(sent), statusText.c_str(), perSecond,
-              percentileMs(lat, 50), percentileMs(lat, 99), percentileMs(lat, 99.9),
-              static_cast<long long>(transportErrors), exhausted ? " (the pre-signed pool ran out before --duration: the rate holds over the shorter interval)" : "");
+  for (auto& [k, v] : byStatus)
+    statusText += ", " + (k ? std::to_string(k) : std::string("err")) + "=" + std::to_string(v);
+  std::printf(
+      "dx_load %s %s: %d conn, %s, %.2f s: sent %lld%s; receipted %.1f/s; "
+      "latency p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms; errors %lld%s\n",
+      o.method.c_str(), o.path.c_str(), n,
+      openLoop ? ("open loop " + std::to_string(static_cast<long long>(o.rate)) + "/s").c_str()
+               : "closed loop",
+      interval, static_cast<long long>(sent), statusText.c_str(), perSecond, percentileMs(lat, 50),
+      percentileMs(lat, 99), percentileMs(lat, 99.9), static_cast<long long>(transportErrors),
+      exhausted ? " (the pre-signed pool ran out before --duration: the rate holds over the "
+                  "shorter interval)"
+                : "");
   std::fflush(stdout);
   for (auto& [k, v] : sampleBodies) std::cerr << "dx_load: a " << k << " answer: " << v << "\n";
   int shown = 0;
@@ -473,16 +511,26 @@ int run(const Options& o) {
     rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
     auto key = [&](const char* k) { w.Key(k); };
     w.StartObject();
-    key("url"); w.String(o.url);
-    key("method"); w.String(o.method);
-    key("path"); w.String(o.path);
-    key("connections"); w.Int(n);
-    key("mode"); w.String(openLoop ? "open" : "closed");
-    key("target_rate"); w.Double(o.rate);
-    key("presigned"); w.Int64(static_cast<std::int64_t>(messages.size()));
-    key("presign_seconds"); w.Double(presignSeconds);
-    key("failed_connections"); w.Int(failedSetup);
-    key("sent"); w.Int64(sent);
+    key("url");
+    w.String(o.url);
+    key("method");
+    w.String(o.method);
+    key("path");
+    w.String(o.path);
+    key("connections");
+    w.Int(n);
+    key("mode");
+    w.String(openLoop ? "open" : "closed");
+    key("target_rate");
+    w.Double(o.rate);
+    key("presigned");
+    w.Int64(static_cast<std::int64_t>(messages.size()));
+    key("presign_seconds");
+    w.Double(presignSeconds);
+    key("failed_connections");
+    w.Int(failedSetup);
+    key("sent");
+    w.Int64(sent);
     key("by_status");
     w.StartObject();
     for (auto& [k, v] : byStatus) {
@@ -490,33 +538,52 @@ int run(const Options& o) {
       w.Int64(v);
     }
     w.EndObject();
-    key("receipted"); w.Int64(receipted);
-    key("errors"); w.Int64(transportErrors);
-    key("interval_s"); w.Double(interval);
-    key("receipted_per_s"); w.Double(perSecond);
-    key("requests_per_s"); w.Double(interval > 0 ? sent / interval : 0);
-    key("pool_exhausted"); w.Bool(exhausted);
-    key("latency_from"); w.String(openLoop ? "due time" : "send time");
+    key("receipted");
+    w.Int64(receipted);
+    key("errors");
+    w.Int64(transportErrors);
+    key("interval_s");
+    w.Double(interval);
+    key("receipted_per_s");
+    w.Double(perSecond);
+    key("requests_per_s");
+    w.Double(interval > 0 ? sent / interval : 0);
+    key("pool_exhausted");
+    w.Bool(exhausted);
+    key("latency_from");
+    w.String(openLoop ? "due time" : "send time");
     key("latency_ms");
     w.StartObject();
-    key("p50"); w.Double(percentileMs(lat, 50));
-    key("p90"); w.Double(percentileMs(lat, 90));
-    key("p99"); w.Double(percentileMs(lat, 99));
-    key("p99.9"); w.Double(percentileMs(lat, 99.9));
-    key("max"); w.Double(lat.empty() ? 0 : lat.back() / 1000.0);
-    key("mean"); w.Double(mean);
+    key("p50");
+    w.Double(percentileMs(lat, 50));
+    key("p90");
+    w.Double(percentileMs(lat, 90));
+    key("p99");
+    w.Double(percentileMs(lat, 99));
+    key("p99.9");
+    w.Double(percentileMs(lat, 99.9));
+    key("max");
+    w.Double(lat.empty() ? 0 : lat.back() / 1000.0);
+    key("mean");
+    w.Double(mean);
     w.EndObject();
     key("receipted_latency_ms");
     w.StartObject();
-    key("p50"); w.Double(percentileMs(okLat, 50));
-    key("p99"); w.Double(percentileMs(okLat, 99));
-    key("p99.9"); w.Double(percentileMs(okLat, 99.9));
+    key("p50");
+    w.Double(percentileMs(okLat, 50));
+    key("p99");
+    w.Double(percentileMs(okLat, 99));
+    key("p99.9");
+    w.Double(percentileMs(okLat, 99.9));
     w.EndObject();
     key("service_ms");
     w.StartObject();
-    key("p50"); w.Double(percentileMs(svc, 50));
-    key("p99"); w.Double(percentileMs(svc, 99));
-    key("p99.9"); w.Double(percentileMs(svc, 99.9));
+    key("p50");
+    w.Double(percentileMs(svc, 50));
+    key("p99");
+    w.Double(percentileMs(svc, 99));
+    key("p99.9");
+    w.Double(percentileMs(svc, 99.9));
     w.EndObject();
     key("transport_errors");
     w.StartObject();

@@ -121,8 +121,10 @@ int demoCommand(int argc, char** argv) {
     std::optional<Problem> problem = check(jws);
     auto t2 = Clock::now();
     if (problem) ++failures;
-    if (type == "freeze.request") lastRequestId = verifyJws(jws, registry, SystemClock::instance().unixSeconds())->id();
-    if (type == "notice.awareness") lastNoticeId = verifyJws(jws, registry, SystemClock::instance().unixSeconds())->id();
+    if (type == "freeze.request")
+      lastRequestId = verifyJws(jws, registry, SystemClock::instance().unixSeconds())->id();
+    if (type == "notice.awareness")
+      lastNoticeId = verifyJws(jws, registry, SystemClock::instance().unixSeconds())->id();
     if (type == "freeze.response") tamperTarget = jws;
     std::printf("%-18s %-24s -> %-24s %-10s %9lld %9lld\n", step.type, step.from, step.to,
                 problem ? problem->code.c_str() : "valid", static_cast<long long>(micros(t0, t1)),
@@ -155,13 +157,16 @@ int demoCommand(int argc, char** argv) {
   };
   {
     auto [body, step] = variant("bank.sbi", "cc.samastipur");
-    body["remarks"].SetString("Holder gave Aadhaar 2345 6789 0124 at the branch", body.GetAllocator());
-    refuse("plain Aadhaar number in remarks", bank.sign(envelope(step, lastRequestId, body)), "pii_aadhaar");
+    body["remarks"].SetString("Holder gave Aadhaar 2345 6789 0124 at the branch",
+                              body.GetAllocator());
+    refuse("plain Aadhaar number in remarks", bank.sign(envelope(step, lastRequestId, body)),
+           "pii_aadhaar");
   }
   {
     auto [body, step] = variant("bank.sbi", "cc.samastipur");
     body["held_amount"].SetDouble(12000.0);
-    refuse("held amount written as a JSON number", bank.sign(envelope(step, lastRequestId, body)), "schema");
+    refuse("held amount written as a JSON number", bank.sign(envelope(step, lastRequestId, body)),
+           "schema");
   }
   std::printf("\n%s\n", failures ? "demo FAILED: a step did not come out as it should"
                                  : "demo ok: every message verified, every forgery refused");

@@ -57,7 +57,8 @@ int sendCommand(int argc, char** argv) {
   if (args.has("config")) {
     HubConfig config = loadConfig(args.get("config"));
     std::string as = args.require("as");
-    if (!config.findParticipant(as)) throw UsageError("--as " + as + " is not a participant of the config");
+    if (!config.findParticipant(as))
+      throw UsageError("--as " + as + " is not a participant of the config");
     tls = {config.pkiDir + "/" + as + ".crt", config.pkiDir + "/" + as + ".key", config.caPath,
            config.crlPath};
     url = "https://" + config.listen;
@@ -100,8 +101,10 @@ int sendCommand(int argc, char** argv) {
     rapidjson::Document problem;
     std::string code = "?", detail = body.substr(0, 300);
     if (!parseStrict(body, problem) && problem.IsObject()) {
-      if (problem.HasMember("code") && problem["code"].IsString()) code = problem["code"].GetString();
-      if (problem.HasMember("detail") && problem["detail"].IsString()) detail = problem["detail"].GetString();
+      if (problem.HasMember("code") && problem["code"].IsString())
+        code = problem["code"].GetString();
+      if (problem.HasMember("detail") && problem["detail"].IsString())
+        detail = problem["detail"].GetString();
     }
     std::cerr << "dxhub send: refused " << status << " " << code << ": " << detail << "\n";
     return 1;
@@ -110,7 +113,8 @@ int sendCommand(int argc, char** argv) {
   std::string why;
   std::optional<ReceiptFacts> facts = checkReceipt(body, hub, id, digest, why);
   if (!facts) {
-    std::cerr << "dxhub send: the hub answered " << status << " but its receipt is not valid: " << why << "\n";
+    std::cerr << "dxhub send: the hub answered " << status
+              << " but its receipt is not valid: " << why << "\n";
     return 1;
   }
   Expected<JwsParts> receipt = splitJws(body, {});

@@ -57,7 +57,8 @@ class ServeApplication : public Poco::Util::ServerApplication {
   }
 
   int main(const std::vector<std::string>&) override {
-    state_.log->information("dxhub %s serving as %s", std::string(DXHUB_VERSION), state_.config.hubId);
+    state_.log->information("dxhub %s serving as %s", std::string(DXHUB_VERSION),
+                            state_.config.hubId);
     waitForTerminationRequest();
     state_.log->information("stopping: finishing requests in flight");
     return EXIT_OK;

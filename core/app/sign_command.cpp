@@ -13,7 +13,8 @@
 namespace dx::cli {
 
 namespace {
-constexpr const char* kUsage = R"(usage: dxhub sign --key KEY.pem --cert CERT.pem --type TYPE --to ID
+constexpr const char* kUsage =
+    R"(usage: dxhub sign --key KEY.pem --cert CERT.pem --type TYPE --to ID
                   [--ref ID] [--case CASE] [--id UUID] [--created TIME] BODY.json
 
 Prints a signed message (JWS, flattened JSON) on stdout: a fresh UUID, the current time,
@@ -35,7 +36,8 @@ int signCommand(int argc, char** argv) {
   std::string text = readFile(args.positional[0]);
   if (JsonError e = parseStrict(text, body))
     throw std::runtime_error(args.positional[0] + ": " + e.message());
-  if (!body.IsObject()) throw std::runtime_error(args.positional[0] + ": body must be a JSON object");
+  if (!body.IsObject())
+    throw std::runtime_error(args.positional[0] + ": body must be a JSON object");
 
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);

@@ -17,7 +17,7 @@ inline const std::string kEmptyAuditHash(64, '0');
 
 struct AuditCheck {
   std::int64_t entries = 0;
-  std::string head;           // hex hash of the last entry
+  std::string head;            // hex hash of the last entry
   std::int64_t brokenSeq = 0;  // 0 when the chain holds
   std::string why;
 };

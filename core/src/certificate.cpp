@@ -128,16 +128,22 @@ std::optional<std::string> TrustStore::check(const Certificate& cert, std::time_
   ERR_clear_error();
   if (ok == 1) return std::nullopt;
   switch (err) {
-    case X509_V_ERR_CERT_HAS_EXPIRED: return "certificate has expired";
-    case X509_V_ERR_CERT_NOT_YET_VALID: return "certificate is not yet valid";
-    case X509_V_ERR_CERT_REVOKED: return "certificate is revoked";
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+      return "certificate has expired";
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+      return "certificate is not yet valid";
+    case X509_V_ERR_CERT_REVOKED:
+      return "certificate is revoked";
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
       return "certificate is not issued by the district's CA";
-    case X509_V_ERR_UNABLE_TO_GET_CRL: return "no revocation list for the certificate's issuer";
-    case X509_V_ERR_CRL_HAS_EXPIRED: return "the revocation list has expired";
-    default: return std::string("certificate does not verify: ") + X509_verify_cert_error_string(err);
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+      return "no revocation list for the certificate's issuer";
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+      return "the revocation list has expired";
+    default:
+      return std::string("certificate does not verify: ") + X509_verify_cert_error_string(err);
   }
 }
 

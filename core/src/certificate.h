@@ -15,8 +15,8 @@ namespace dx {
 // An immutable certificate. Copies share the underlying X509.
 class Certificate {
  public:
-  explicit Certificate(X509* owned);  // takes ownership
-  static Certificate fromPemFile(const std::string& path);          // throws, naming the file
+  explicit Certificate(X509* owned);                        // takes ownership
+  static Certificate fromPemFile(const std::string& path);  // throws, naming the file
   static std::vector<Certificate> allFromPemFile(const std::string& path);  // one or more
 
   X509* x509() const { return x509_.get(); }

@@ -31,7 +31,9 @@ class ManualClock : public Clock {
  public:
   explicit ManualClock(TimePoint start) : ns_(start.time_since_epoch().count()) {}
   TimePoint now() const override { return TimePoint(TimePoint::duration(ns_.load())); }
-  void advance(std::chrono::nanoseconds d) { ns_ += std::chrono::duration_cast<TimePoint::duration>(d).count(); }
+  void advance(std::chrono::nanoseconds d) {
+    ns_ += std::chrono::duration_cast<TimePoint::duration>(d).count();
+  }
 
  private:
   std::atomic<TimePoint::rep> ns_;

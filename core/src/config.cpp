@@ -48,8 +48,8 @@ class Reader {
     const rapidjson::Value* v = find(key);
     if (!v) return fallback;
     if (!v->IsInt64() || v->GetInt64() < min || v->GetInt64() > max)
-      fail(path(key), "expected an integer from " + std::to_string(min) + " to " +
-                          std::to_string(max));
+      fail(path(key),
+           "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
     return v->GetInt64();
   }
 
@@ -135,11 +135,13 @@ HubConfig loadConfig(const std::string& path) {
                    "read_timeout_ms"});
     c.limits.maxBodyBytes =
         static_cast<std::size_t>(limits.integer("max_body_bytes", 1 << 20, 1024, 64 << 20));
-    c.limits.freshnessSeconds = static_cast<int>(limits.integer("freshness_seconds", 300, 1, 86400));
+    c.limits.freshnessSeconds =
+        static_cast<int>(limits.integer("freshness_seconds", 300, 1, 86400));
     c.limits.maxConnections = static_cast<int>(limits.integer("max_connections", 256, 1, 65536));
     c.limits.workers = static_cast<int>(limits.integer("workers", 4, 1, 1024));
     c.limits.queue = static_cast<int>(limits.integer("queue", 256, 1, 1 << 20));
-    c.limits.readTimeoutMs = static_cast<int>(limits.integer("read_timeout_ms", 10000, 100, 600000));
+    c.limits.readTimeoutMs =
+        static_cast<int>(limits.integer("read_timeout_ms", 10000, 100, 600000));
   }
 
   const rapidjson::Value* list = top.find("participants");
@@ -163,7 +165,8 @@ HubConfig loadConfig(const std::string& path) {
     p.certs = r.strings("certs");
     if (p.certs.empty()) p.certs.push_back(c.pkiDir + "/" + p.id + ".crt");
     p.ifscPrefixes = r.strings("ifsc_prefixes");
-    if (c.findParticipant(p.id)) r.fail(prefix + ".id", "participant \"" + p.id + "\" listed twice");
+    if (c.findParticipant(p.id))
+      r.fail(prefix + ".id", "participant \"" + p.id + "\" listed twice");
     c.participants.push_back(std::move(p));
   }
 

@@ -19,8 +19,8 @@ struct ParticipantConfig {
   std::string role;  // station, cyber_cell, sp_office, dm_office, bank, hub
   std::string name;
   std::string nameHi;
-  std::string keyType;                   // "" (Ed25519) or "p256": read by the dev PKI script
-  std::vector<std::string> certs;        // PEM paths; default <pki.dir>/<id>.crt
+  std::string keyType;                    // "" (Ed25519) or "p256": read by the dev PKI script
+  std::vector<std::string> certs;         // PEM paths; default <pki.dir>/<id>.crt
   std::vector<std::string> ifscPrefixes;  // banks: the IFSC prefixes routed to this bank
 };
 

@@ -31,8 +31,8 @@ std::optional<std::string> rawToDer(std::string_view raw) {
   if (raw.size() != 2 * kP256Half) return std::nullopt;
   ECDSA_SIG* sig = ECDSA_SIG_new();
   BIGNUM* r = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()), kP256Half, nullptr);
-  BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()) + kP256Half, kP256Half,
-                        nullptr);
+  BIGNUM* s =
+      BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()) + kP256Half, kP256Half, nullptr);
   if (!sig || !r || !s || !ECDSA_SIG_set0(sig, r, s)) {
     BN_free(r);
     BN_free(s);
@@ -73,7 +73,9 @@ std::optional<JwsAlg> parseJwsAlg(std::string_view name) {
   return std::nullopt;
 }
 
-const char* jwsAlgName(JwsAlg alg) { return alg == JwsAlg::Ed25519 ? "EdDSA" : "ES256"; }
+const char* jwsAlgName(JwsAlg alg) {
+  return alg == JwsAlg::Ed25519 ? "EdDSA" : "ES256";
+}
 
 std::optional<JwsAlg> keyAlg(EVP_PKEY* key) {
   if (!key) return std::nullopt;

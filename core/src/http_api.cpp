@@ -51,11 +51,11 @@ std::string clientParticipant(HTTPServerRequest& request, const Registry& regist
 // The request body, or nullopt past `limit` bytes: a Content-Length over it is refused before
 // reading anything, a chunked body is cut as soon as it passes it.
 std::optional<std::string> readBody(HTTPServerRequest& request, std::size_t limit) {
-  if (request.hasContentLength() &&
-      request.getContentLength64() > static_cast<Poco::Int64>(limit))
+  if (request.hasContentLength() && request.getContentLength64() > static_cast<Poco::Int64>(limit))
     return std::nullopt;
   std::string body;
-  if (request.hasContentLength()) body.reserve(static_cast<std::size_t>(request.getContentLength64()));
+  if (request.hasContentLength())
+    body.reserve(static_cast<std::size_t>(request.getContentLength64()));
   std::istream& in = request.stream();
   char buf[16384];
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {
@@ -109,15 +109,17 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
       // Nothing a request does may take the process down; the client sees a plain 500.
       ctx_.log.error("request failed: %s", std::string(e.what()));
       status = 500;
-      if (!response.sent()) send(response, 500, kProblemType, problemJson({"internal", "internal error"}));
+      if (!response.sent())
+        send(response, 500, kProblemType, problemJson({"internal", "internal error"}));
     }
     double seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
     ctx_.metrics.countRequest(route, status);
     --ctx_.inFlight;
     // One line per request: never a body, ids shortened.
-    ctx_.log.information("%s %s %s client=%s status=%d %s %.2fms", request.clientAddress().host().toString(),
-                         request.getMethod(), route, client.empty() ? std::string("-") : client,
-                         status, outcome + (detail.empty() ? "" : " " + detail), seconds * 1000);
+    ctx_.log.information("%s %s %s client=%s status=%d %s %.2fms",
+                         request.clientAddress().host().toString(), request.getMethod(), route,
+                         client.empty() ? std::string("-") : client, status,
+                         outcome + (detail.empty() ? "" : " " + detail), seconds * 1000);
   }
 
  private:
@@ -186,10 +188,10 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
   }
 
   int unauthenticated(HTTPServerResponse& response, std::string& outcome) {
-    return problem(response,
-                   {"unauthenticated",
-                    "a client certificate issued to a registered participant is required"},
-                   outcome);
+    return problem(
+        response,
+        {"unauthenticated", "a client certificate issued to a registered participant is required"},
+        outcome);
   }
 
   int postMessage(HTTPServerRequest& request, HTTPServerResponse& response,
@@ -199,8 +201,8 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
     if (!body) {
       response.setKeepAlive(false);  // the rest of the body is not read; the connection ends
       Outcome o = ctx_.pipeline.refuse(
-          {"too_large", "the body is larger than " +
-                            std::to_string(ctx_.config.limits.maxBodyBytes) + " bytes"},
+          {"too_large",
+           "the body is larger than " + std::to_string(ctx_.config.limits.maxBodyBytes) + " bytes"},
           client);
       outcome = o.code;
       send(response, o.status, kProblemType, o.body);
@@ -231,7 +233,8 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
       if (o.status == 503) response.set("Retry-After", "1");
       return send(response, o.status, kProblemType, o.body);
     }
-    ctx_.metrics.observeReceiptLatency(std::chrono::duration<double>(SteadyClock::now() - started).count());
+    ctx_.metrics.observeReceiptLatency(
+        std::chrono::duration<double>(SteadyClock::now() - started).count());
     return send(response, o.status, kJoseType, o.body);
   }
 
@@ -245,7 +248,8 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
                     std::string& outcome) {
     std::optional<MessageRecord> m = ctx_.store.find(id);
     // Not yours and not there answer the same: ids cannot be probed.
-    if (!m || !mayRead(*m, client)) return problem(response, {"not_found", "no such message"}, outcome);
+    if (!m || !mayRead(*m, client))
+      return problem(response, {"not_found", "no such message"}, outcome);
     std::vector<std::string> replies = ctx_.store.replies(id);
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -303,8 +307,11 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
       w.StartObject();
       w.Key("seq");
       w.Int64(m.seq);
-      for (auto [k, v] : {std::pair{"id", &m.id}, {"type", &m.type}, {"from", &m.from},
-                          {"state", &m.state}, {"jws", &m.jws}}) {
+      for (auto [k, v] : {std::pair{"id", &m.id},
+                          {"type", &m.type},
+                          {"from", &m.from},
+                          {"state", &m.state},
+                          {"jws", &m.jws}}) {
         w.Key(k);
         w.String(*v);
       }
@@ -321,13 +328,16 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
   int ack(HTTPServerResponse& response, const std::string& id, const std::string& client,
           std::string& outcome) {
     std::optional<MessageRecord> m = ctx_.store.find(id);
-    if (!m || m->to != client) return problem(response, {"not_found", "no such message in your inbox"}, outcome);
+    if (!m || m->to != client)
+      return problem(response, {"not_found", "no such message in your inbox"}, outcome);
     std::string state = m->state;
     if (state == "accepted" || state == "delivering" || state == "dead") {
-      AuditEntry entry{0, {}, "state", m->id, m->digest, m->from, m->to, m->type,
-                       "delivered (inbox ack)", client, {}};
+      AuditEntry entry{
+          0,      {}, "state", m->id, m->digest, m->from, m->to, m->type, "delivered (inbox ack)",
+          client, {}};
       if (!ctx_.journal.record(std::move(entry), "delivered"))
-        return problem(response, {"store_unavailable", "the hub could not record the ack; retry"}, outcome);
+        return problem(response, {"store_unavailable", "the hub could not record the ack; retry"},
+                       outcome);
       state = "delivered";
     }
     outcome = state;
@@ -360,7 +370,8 @@ Poco::Net::SocketAddress listenAddress(const std::string& listen) {
   try {
     return Poco::Net::SocketAddress(listen);
   } catch (const Poco::Exception& e) {
-    throw std::runtime_error("listen address " + listen + " is not HOST:PORT (" + e.displayText() + ")");
+    throw std::runtime_error("listen address " + listen + " is not HOST:PORT (" + e.displayText() +
+                             ")");
   }
 }
 
@@ -371,8 +382,8 @@ HttpApi::HttpApi(const HubConfig& config, const std::string& listen, const Regis
                  Poco::Logger& log)
     : ctx_(new ApiContext{config, registry, pipeline, store, journal, metrics, log,
                           config.limits.workers + config.limits.queue}) {
-  Poco::Net::Context::Ptr tls = makeServerContext(
-      {config.hubCertPath(), config.hubKeyPath(), config.caPath, config.crlPath});
+  Poco::Net::Context::Ptr tls =
+      makeServerContext({config.hubCertPath(), config.hubKeyPath(), config.caPath, config.crlPath});
   Poco::Net::SecureServerSocket socket(listenAddress(listen), 128, tls);
   auto* params = new Poco::Net::HTTPServerParams;
   params->setMaxThreads(config.limits.maxConnections);
@@ -393,11 +404,17 @@ HttpApi::HttpApi(const HubConfig& config, const std::string& listen, const Regis
                    [&journal] { return static_cast<double>(journal.queueDepth()); });
 }
 
-HttpApi::~HttpApi() { stop(0); }
+HttpApi::~HttpApi() {
+  stop(0);
+}
 
-void HttpApi::start() { server_->start(); }
+void HttpApi::start() {
+  server_->start();
+}
 
-unsigned short HttpApi::port() const { return server_->port(); }
+unsigned short HttpApi::port() const {
+  return server_->port();
+}
 
 void HttpApi::stop(int graceMs) {
   if (!server_) return;

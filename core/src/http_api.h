@@ -36,8 +36,7 @@ struct ApiContext {
 class HttpApi {
  public:
   HttpApi(const HubConfig& config, const std::string& listen, const Registry& registry,
-          Pipeline& pipeline, Store& store, Journal& journal, Metrics& metrics,
-          Poco::Logger& log);
+          Pipeline& pipeline, Store& store, Journal& journal, Metrics& metrics, Poco::Logger& log);
   ~HttpApi();
 
   void start();

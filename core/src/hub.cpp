@@ -5,13 +5,13 @@ namespace dx {
 void TrustSubsystem::initialize(Poco::Util::Application&) {
   s_.trust = std::make_unique<TrustStore>(s_.config.caPath, s_.config.crlPath);
   s_.registry = std::make_unique<Registry>(s_.config, *s_.trust);
-  s_.hubSigner = std::make_unique<Signer>(
-      Signer::fromFiles(s_.config.hubKeyPath(), s_.config.hubCertPath()));
+  s_.hubSigner =
+      std::make_unique<Signer>(Signer::fromFiles(s_.config.hubKeyPath(), s_.config.hubCertPath()));
   if (s_.hubSigner->participantId() != s_.config.hubId)
     throw std::runtime_error(s_.config.hubCertPath() + " names " + s_.hubSigner->participantId() +
                              ", not the hub " + s_.config.hubId);
-  s_.log->information("trust: %z participants, CA %s, CRL %s",
-                      s_.registry->participants().size(), s_.config.caPath,
+  s_.log->information("trust: %z participants, CA %s, CRL %s", s_.registry->participants().size(),
+                      s_.config.caPath,
                       s_.config.crlPath.empty() ? std::string("none") : s_.config.crlPath);
 }
 

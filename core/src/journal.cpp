@@ -26,7 +26,9 @@ Journal::Journal(Store& store, const Signer& hub, const Clock& clock, Metrics& m
       maxBatch_(maxBatch),
       thread_([this] { run(); }) {}
 
-Journal::~Journal() { stop(); }
+Journal::~Journal() {
+  stop();
+}
 
 void Journal::stop() {
   {
@@ -75,7 +77,6 @@ bool Journal::record(AuditEntry entry, const std::string& state) {
   return job.result.outcome != Outcome::Unavailable;
 }
 
-
 void Journal::process(Job& job, AuditHead& head, const std::string& at) {
   if (!job.message) {
     job.entry.seq = head.seq + 1;
@@ -94,8 +95,17 @@ void Journal::process(Job& job, AuditHead& head, const std::string& at) {
     if (job.result.outcome == Outcome::Duplicate) job.result.receipt = existing->second;
     return;  // the caller records a conflict as a refusal
   }
-  AuditEntry entry{head.seq + 1, at, "accepted", id, m.digest, std::string(m.from()),
-                   std::string(m.to()), std::string(m.type()), "accepted", job.client, {}};
+  AuditEntry entry{head.seq + 1,
+                   at,
+                   "accepted",
+                   id,
+                   m.digest,
+                   std::string(m.from()),
+                   std::string(m.to()),
+                   std::string(m.type()),
+                   "accepted",
+                   job.client,
+                   {}};
   entry.hash = chainAuditHash(head.hash, entry);
   store_.appendAudit(entry);
   head = {entry.seq, entry.hash};
@@ -118,8 +128,10 @@ void Journal::process(Job& job, AuditHead& head, const std::string& at) {
   store_.insertMessage(row);
 
   if (!job.answers.empty()) {  // a response closes what it answers
-    AuditEntry answered{head.seq + 1, at, "state", job.answers, "", std::string(m.from()),
-                        std::string(m.to()), "", "answered by " + id, job.client, {}};
+    AuditEntry answered{head.seq + 1,        at, "state",
+                        job.answers,         "", std::string(m.from()),
+                        std::string(m.to()), "", "answered by " + id,
+                        job.client,          {}};
     answered.hash = chainAuditHash(head.hash, answered);
     store_.appendAudit(answered);
     store_.setState(job.answers, "answered", "");

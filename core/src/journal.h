@@ -29,7 +29,7 @@ class Journal {
     Outcome outcome;
     std::string receipt;  // Accepted and Duplicate: the receipt JWS
     std::int64_t seq = 0;
-    std::string detail;   // Unavailable: why
+    std::string detail;  // Unavailable: why
   };
 
   // `hub` signs receipts; `maxBatch` caps one transaction.

@@ -30,8 +30,12 @@ const rapidjson::Value* member(const rapidjson::Value& obj, const char* name) {
   return it == obj.MemberEnd() ? nullptr : &it->value;
 }
 
-Problem malformed(std::string detail) { return {"malformed", std::move(detail)}; }
-Problem badSignature(std::string detail) { return {"bad_signature", std::move(detail)}; }
+Problem malformed(std::string detail) {
+  return {"malformed", std::move(detail)};
+}
+Problem badSignature(std::string detail) {
+  return {"bad_signature", std::move(detail)};
+}
 
 // Header parameters a sender may use. Anything else is refused: `crit` (RFC 7515 §4.1.11 lets
 // us refuse what we do not understand), and keys by reference or embedded (jku, x5u, jwk, x5c),
@@ -72,7 +76,8 @@ std::string Signer::sign(std::string_view payloadJson) const {
 
 Expected<JwsParts> splitJws(std::string_view text, const JsonLimits& limits) {
   rapidjson::Document doc;
-  if (JsonError e = parseStrict(text, doc, limits)) return malformed("JWS is not valid JSON: " + e.message());
+  if (JsonError e = parseStrict(text, doc, limits))
+    return malformed("JWS is not valid JSON: " + e.message());
   if (!doc.IsObject()) return malformed("JWS must be a JSON object (flattened serialization)");
   const rapidjson::Value* parts[3] = {member(doc, "protected"), member(doc, "payload"),
                                       member(doc, "signature")};

@@ -48,8 +48,8 @@ Expected<JwsParts> splitJws(std::string_view text, const JsonLimits& limits);
 
 // A message whose signature, key and certificate have been checked.
 struct VerifiedMessage {
-  std::string jws;     // exact bytes received
-  std::string digest;  // hex SHA-256 of the signing input
+  std::string jws;      // exact bytes received
+  std::string digest;   // hex SHA-256 of the signing input
   std::string payload;  // the envelope's JSON text
   rapidjson::Document envelope;
   const RegisteredKey* key = nullptr;  // sender's registered certificate

@@ -53,8 +53,17 @@ Outcome Pipeline::refused(const Problem& problem, const std::string& client, std
   // Every refusal is in the audit log: what was claimed, who the TLS client was, and why. Ids
   // and names from a refused message are attacker-chosen: they are bounded before storing.
   auto bounded = [](std::string_view s) { return std::string(s.substr(0, 128)); };
-  AuditEntry entry{0,        {}, "refused", bounded(id), bounded(digest), bounded(from),
-                   bounded(to), bounded(type), problem.code, bounded(client), {}};
+  AuditEntry entry{0,
+                   {},
+                   "refused",
+                   bounded(id),
+                   bounded(digest),
+                   bounded(from),
+                   bounded(to),
+                   bounded(type),
+                   problem.code,
+                   bounded(client),
+                   {}};
   if (!journal_.record(std::move(entry)) && problem.code != "store_unavailable") {
     Problem unavailable{"store_unavailable", "the hub cannot write its audit log; retry later"};
     metrics_.countMessage(type, unavailable.code);
@@ -123,8 +132,7 @@ Outcome Pipeline::submit(std::string_view jws, const std::string& client) {
   // authorize
   const Participant* recipient = registry_.find(to);
   if (!recipient) return refuse({"forbidden", "recipient is not a registered participant"});
-  const PolicyRule* rule =
-      policy_.find(m.sender().role, std::string(type), recipient->role);
+  const PolicyRule* rule = policy_.find(m.sender().role, std::string(type), recipient->role);
   if (!rule)
     return refuse({"forbidden", "a " + m.sender().role + " may not send " + std::string(type) +
                                     " to a " + recipient->role});

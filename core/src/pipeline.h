@@ -46,8 +46,8 @@ class Pipeline {
 
  private:
   Outcome refused(const Problem& problem, const std::string& client, std::string_view id = {},
-                  std::string_view from = {}, std::string_view to = {},
-                  std::string_view type = {}, std::string_view digest = {});
+                  std::string_view from = {}, std::string_view to = {}, std::string_view type = {},
+                  std::string_view digest = {});
 
   const HubConfig& config_;
   const Registry& registry_;

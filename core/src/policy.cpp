@@ -9,7 +9,8 @@ namespace dx {
 
 Policy Policy::load(const std::string& path) {
   rapidjson::Document doc;
-  if (JsonError e = parseStrict(readFile(path), doc)) throw std::runtime_error(path + ": " + e.message());
+  if (JsonError e = parseStrict(readFile(path), doc))
+    throw std::runtime_error(path + ": " + e.message());
   auto fail = [&](const std::string& where, const std::string& what) {
     throw std::runtime_error(path + ": " + where + ": " + what);
   };

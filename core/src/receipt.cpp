@@ -75,7 +75,8 @@ std::optional<ReceiptFacts> checkReceipt(std::string_view receipt, const Certifi
     return std::nullopt;
   }
   ReceiptFacts facts{hub.participantId(), str(body, "accepted_at"), str(body, "audit_hash"), 0};
-  if (body.HasMember("audit_seq") && body["audit_seq"].IsInt64()) facts.auditSeq = body["audit_seq"].GetInt64();
+  if (body.HasMember("audit_seq") && body["audit_seq"].IsInt64())
+    facts.auditSeq = body["audit_seq"].GetInt64();
   return facts;
 }
 

@@ -12,8 +12,8 @@ Registry::Registry(const HubConfig& config, const TrustStore& trust) {
     certPaths.push_back(p.certs);
   }
   if (!config.findParticipant(config.hubId)) {
-    participants_.push_back({config.hubId, "hub", config.district.empty() ? config.hubId
-                                                                          : "Hub, " + config.district});
+    participants_.push_back(
+        {config.hubId, "hub", config.district.empty() ? config.hubId : "Hub, " + config.district});
     certPaths.push_back({config.hubCertPath()});
   }
   for (std::size_t i = 0; i < participants_.size(); ++i) {
@@ -44,9 +44,10 @@ const RegisteredKey* Registry::keyFor(std::string_view kid, std::string_view thu
                                       std::time_t now, Problem& problem) const {
   const RegisteredKey* key = findKey(thumbprint);
   if (!key || key->participant->id != kid) {
-    problem = {"unknown_key", find(kid) ? "the certificate named by x5t#S256 is not registered for " +
-                                              std::string(kid)
-                                        : "no participant is registered as kid"};
+    problem = {"unknown_key",
+               find(kid)
+                   ? "the certificate named by x5t#S256 is not registered for " + std::string(kid)
+                   : "no participant is registered as kid"};
     return nullptr;
   }
   if (key->chainError) {

@@ -266,8 +266,17 @@ class SqliteStore : public Store {
         RecordSet rs(st);
         for (std::size_t i = 0; i < rs.rowCount(); ++i) {
           auto v = [&](std::size_t col) { return rs.value(col, i).convert<std::string>(); };
-          AuditEntry e{rs.value(0, i).convert<Poco::Int64>(), v(1), v(2), v(3), v(4), v(5), v(6),
-                       v(7), v(8), v(9), v(10)};
+          AuditEntry e{rs.value(0, i).convert<Poco::Int64>(),
+                       v(1),
+                       v(2),
+                       v(3),
+                       v(4),
+                       v(5),
+                       v(6),
+                       v(7),
+                       v(8),
+                       v(9),
+                       v(10)};
           after = e.seq;
           if (!visit(e)) return;
         }
@@ -314,15 +323,14 @@ class SqliteStore : public Store {
     *insertMessage_ << "INSERT INTO messages (" << kMessageColumns
                     << ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         use(row_.seq), use(row_.id), use(row_.type), use(row_.from), use(row_.to), use(row_.ref),
-        use(row_.caseId), use(row_.created), use(row_.acceptedAt), use(row_.digest),
-        use(row_.jws), use(row_.receipt), use(row_.state), use(row_.attempts),
-        use(row_.lastError);
+        use(row_.caseId), use(row_.created), use(row_.acceptedAt), use(row_.digest), use(row_.jws),
+        use(row_.receipt), use(row_.state), use(row_.attempts), use(row_.lastError);
     insertAudit_ = std::make_unique<Statement>(*writer_);
     *insertAudit_ << "INSERT INTO audit (seq, at, event, message_id, digest, sender, recipient,"
                      " type, outcome, client, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         use(audit_.seq), use(audit_.at), use(audit_.event), use(audit_.messageId),
-        use(audit_.digest), use(audit_.from), use(audit_.to), use(audit_.type),
-        use(audit_.outcome), use(audit_.client), use(audit_.hash);
+        use(audit_.digest), use(audit_.from), use(audit_.to), use(audit_.type), use(audit_.outcome),
+        use(audit_.client), use(audit_.hash);
     findDigest_ = std::make_unique<Statement>(*writer_);
     *findDigest_ << "SELECT digest, receipt FROM messages WHERE id = ?", use(lookupId_),
         into(foundDigest_), into(foundReceipt_);

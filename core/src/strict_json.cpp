@@ -10,7 +10,9 @@
 
 namespace dx {
 
-std::string JsonError::message() const { return what + " at byte " + std::to_string(offset); }
+std::string JsonError::message() const {
+  return what + " at byte " + std::to_string(offset);
+}
 
 namespace {
 
@@ -57,7 +59,9 @@ class StrictHandler {
   bool Int64(int64_t i) { return doc_.Int64(i); }
   bool Uint64(uint64_t u) { return doc_.Uint64(u); }
   bool Double(double d) { return doc_.Double(d); }
-  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) { return doc_.RawNumber(s, n, copy); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) {
+    return doc_.RawNumber(s, n, copy);
+  }
   bool String(const char* s, rapidjson::SizeType n, bool copy) {
     return checkString(s, n) && doc_.String(s, n, copy);
   }
@@ -113,8 +117,8 @@ class StrictHandler {
   JsonError error_;
 };
 
-constexpr unsigned kParseFlags = rapidjson::kParseIterativeFlag |
-                                 rapidjson::kParseValidateEncodingFlag;
+constexpr unsigned kParseFlags =
+    rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
 
 }  // namespace
 

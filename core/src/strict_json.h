@@ -23,6 +23,7 @@ struct JsonError {
 
 // Parses `text` into `doc`. On failure returns a JsonError and leaves `doc` null; a deep or
 // hostile input is refused before any recursive structure is built.
-JsonError parseStrict(std::string_view text, rapidjson::Document& doc, const JsonLimits& limits = {});
+JsonError parseStrict(std::string_view text, rapidjson::Document& doc,
+                      const JsonLimits& limits = {});
 
 }  // namespace dx

@@ -22,5 +22,4 @@ Poco::Net::Context::Ptr makeServerContext(const TlsFiles& files);
 // A client context that verifies the server against `ca` (and its CRL) and presents `cert`.
 Poco::Net::Context::Ptr makeClientContext(const TlsFiles& files);
 
-
 }  // namespace dx

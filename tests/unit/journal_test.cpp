@@ -3,11 +3,11 @@
 #include <atomic>
 #include <thread>
 
-#include <gtest/gtest.h>
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/Session.h>
 #include <Poco/File.h>
 #include <Poco/TemporaryFile.h>
+#include <gtest/gtest.h>
 
 #include "audit.h"
 #include "journal.h"
@@ -40,7 +40,8 @@ class FailingStore : public Store {
   void setState(const std::string& id, const std::string& s, const std::string& e) override {
     inner_.setState(id, s, e);
   }
-  std::optional<std::pair<std::string, std::string>> writerFindDigest(const std::string& id) override {
+  std::optional<std::pair<std::string, std::string>> writerFindDigest(
+      const std::string& id) override {
     return inner_.writerFindDigest(id);
   }
   std::optional<MessageRecord> find(const std::string& id) override { return inner_.find(id); }
@@ -99,7 +100,8 @@ TEST_F(JournalTest, AcceptedMessageIsStoredWithAVerifiableReceipt) {
   Journal::Result r = journal_->accept(m, "cc.samastipur");
   ASSERT_EQ(r.outcome, Journal::Outcome::Accepted);
   std::string why;
-  std::optional<ReceiptFacts> facts = checkReceipt(r.receipt, hub_.certificate(), m.id(), m.digest, why);
+  std::optional<ReceiptFacts> facts =
+      checkReceipt(r.receipt, hub_.certificate(), m.id(), m.digest, why);
   ASSERT_TRUE(facts) << why;
   EXPECT_EQ(facts->auditSeq, 1);
   std::optional<MessageRecord> stored = store_->find(std::string(m.id()));
@@ -175,23 +177,42 @@ TEST_F(JournalTest, ManyWritersShareCommitsAndTheChainStaysWhole) {
 TEST_F(JournalTest, AnAnswerMarksItsRequestAnsweredInTheSameTransaction) {
   VerifiedMessage req = test::verified("cc.samastipur", request());
   journal_->accept(req, "cc.samastipur");
-  VerifiedMessage resp = test::verified(
-      "bank.sbi", test::envelope("freeze.response", "bank.sbi", "cc.samastipur",
-                                 test::example("freeze.response"), std::string(req.id()), "31509260012345"));
+  VerifiedMessage resp =
+      test::verified("bank.sbi", test::envelope("freeze.response", "bank.sbi", "cc.samastipur",
+                                                test::example("freeze.response"),
+                                                std::string(req.id()), "31509260012345"));
   EXPECT_EQ(journal_->accept(resp, "bank.sbi", std::string(req.id())).outcome,
             Journal::Outcome::Accepted);
   EXPECT_EQ(store_->find(std::string(req.id()))->state, "answered");
-  EXPECT_EQ(store_->replies(std::string(req.id())), std::vector<std::string>{std::string(resp.id())});
+  EXPECT_EQ(store_->replies(std::string(req.id())),
+            std::vector<std::string>{std::string(resp.id())});
   EXPECT_EQ(verifyAuditChain(*store_).entries, 3);  // request, response, state change
 }
 
 TEST_F(JournalTest, RefusalsAndStateChangesAreChained) {
   VerifiedMessage m = test::verified("cc.samastipur", request());
   journal_->accept(m, "cc.samastipur");
-  EXPECT_TRUE(journal_->record({0, {}, "refused", "x", "", "bank.pnb", "cc.samastipur",
-                                "freeze.response", "forbidden", "bank.pnb", {}}));
-  EXPECT_TRUE(journal_->record({0, {}, "state", std::string(m.id()), m.digest, "cc.samastipur",
-                                "bank.sbi", "freeze.request", "delivered (inbox ack)", "bank.sbi",
+  EXPECT_TRUE(journal_->record({0,
+                                {},
+                                "refused",
+                                "x",
+                                "",
+                                "bank.pnb",
+                                "cc.samastipur",
+                                "freeze.response",
+                                "forbidden",
+                                "bank.pnb",
+                                {}}));
+  EXPECT_TRUE(journal_->record({0,
+                                {},
+                                "state",
+                                std::string(m.id()),
+                                m.digest,
+                                "cc.samastipur",
+                                "bank.sbi",
+                                "freeze.request",
+                                "delivered (inbox ack)",
+                                "bank.sbi",
                                 {}},
                                "delivered"));
   EXPECT_EQ(store_->find(std::string(m.id()))->state, "delivered");
@@ -251,7 +272,8 @@ TEST_F(JournalTest, InboxIsOldestFirstAfterTheCursor) {
 }
 
 TEST_F(JournalTest, AuditVerifyNamesAnAlteredEntry) {
-  for (int i = 0; i < 3; ++i) journal_->accept(test::verified("cc.samastipur", request()), "cc.samastipur");
+  for (int i = 0; i < 3; ++i)
+    journal_->accept(test::verified("cc.samastipur", request()), "cc.samastipur");
   close();
   {
     Poco::Data::SQLite::Connector::registerConnector();

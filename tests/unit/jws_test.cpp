@@ -21,10 +21,10 @@ namespace {
 
 PkeyPtr ed25519Public(const std::string& x64) {
   std::string x = *base64urlDecode(x64);
-  return PkeyPtr(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
-                                             reinterpret_cast<const unsigned char*>(x.data()),
-                                             x.size()),
-                 PkeyFree{});
+  return PkeyPtr(
+      EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
+                                  reinterpret_cast<const unsigned char*>(x.data()), x.size()),
+      PkeyFree{});
 }
 
 PkeyPtr p256Public(const std::string& x64, const std::string& y64) {
@@ -64,7 +64,8 @@ TEST(JwsVectors, Rfc7515Es256ExampleVerifies) {
   ASSERT_TRUE(key);
   std::string input =
       "eyJhbGciOiJFUzI1NiJ9."
-      "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
+      "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVl"
+      "fQ";
   std::string sig = *base64urlDecode(
       "DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q");
   EXPECT_TRUE(verifyBytes(JwsAlg::ES256, key.get(), input, sig));
@@ -107,8 +108,8 @@ class JwsTest : public ::testing::Test {
     std::string input = base64urlEncode(header) + "." + base64urlEncode(payload);
     std::string sig = signBytes(key.get(), input);
     auto dot = input.find('.');
-    return R"({"protected":")" + input.substr(0, dot) + R"(","payload":")" +
-           input.substr(dot + 1) + R"(","signature":")" + base64urlEncode(sig) + "\"}";
+    return R"({"protected":")" + input.substr(0, dot) + R"(","payload":")" + input.substr(dot + 1) +
+           R"(","signature":")" + base64urlEncode(sig) + "\"}";
   }
   static std::string thumbprint(const std::string& certPath) {
     return Certificate::fromPemFile(test::pkiDir() + "/" + certPath).thumbprint();
@@ -194,9 +195,10 @@ TEST_F(JwsTest, CritIsRefusedWhateverItLists) {
 }
 
 TEST_F(JwsTest, KeysByReferenceOrEmbeddedAreRefusedNeverFetched) {
-  for (const char* extra : {R"(,"jku":"https://127.0.0.1:1/keys")", R"(,"x5u":"https://127.0.0.1:1/c")",
-                            R"(,"jwk":{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})",
-                            R"(,"x5c":["MIIB"])"}) {
+  for (const char* extra :
+       {R"(,"jku":"https://127.0.0.1:1/keys")", R"(,"x5u":"https://127.0.0.1:1/c")",
+        R"(,"jwk":{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})",
+        R"(,"x5c":["MIIB"])"}) {
     Expected<VerifiedMessage> m = verify(withHeader(header("EdDSA", extra), request()));
     ASSERT_FALSE(m) << extra;
     EXPECT_EQ(m.problem().code, "bad_signature") << extra;
@@ -214,9 +216,10 @@ TEST_F(JwsTest, KidMustEqualFrom) {
 
 TEST_F(JwsTest, KidIsOnlyARegistryKey) {
   std::string x5t = thumbprint("cc.samastipur.crt");
-  for (const char* kid : {"../../etc/passwd", "cc.samastipur' OR '1'='1", "/var/pki/cc.samastipur.crt",
-                          "sp.samastipur"}) {
-    std::string h = R"({"alg":"EdDSA","kid":")" + std::string(kid) + R"(","x5t#S256":")" + x5t + "\"}";
+  for (const char* kid : {"../../etc/passwd", "cc.samastipur' OR '1'='1",
+                          "/var/pki/cc.samastipur.crt", "sp.samastipur"}) {
+    std::string h =
+        R"({"alg":"EdDSA","kid":")" + std::string(kid) + R"(","x5t#S256":")" + x5t + "\"}";
     EXPECT_EQ(code(withHeader(h, request())), "unknown_key") << kid;
   }
 }
@@ -252,7 +255,8 @@ TEST_F(JwsTest, DerEncodedEs256SignatureIsRefused) {
   EVP_MD_CTX* md = EVP_MD_CTX_new();
   std::size_t len = 0;
   EVP_DigestSignInit(md, nullptr, EVP_sha256(), nullptr, key.get());
-  EVP_DigestSign(md, nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()), input.size());
+  EVP_DigestSign(md, nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()),
+                 input.size());
   std::string der(len, '\0');
   EVP_DigestSign(md, reinterpret_cast<unsigned char*>(der.data()), &len,
                  reinterpret_cast<const unsigned char*>(input.data()), input.size());
@@ -269,7 +273,8 @@ TEST_F(JwsTest, Ed25519SignatureWithSPlusLIsRefused) {
   std::string sig = *base64urlDecode(member(jws, "signature"));
   static const unsigned char kL[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58,
                                        0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
-                                       0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10};
+                                       0,    0,    0,    0,    0,    0,    0,    0,
+                                       0,    0,    0,    0,    0,    0,    0,    0x10};
   unsigned carry = 0;
   for (int i = 0; i < 32; ++i) {  // little-endian add of L to S (the second half)
     unsigned v = static_cast<unsigned char>(sig[32 + i]) + kL[i] + carry;

@@ -31,13 +31,15 @@ std::string writeConfig() {
   Poco::TemporaryFile::registerForDeletion(path);
   std::ofstream out(path);
   out << R"({"hub": {"id": "hub.samastipur", "district": "Samastipur", "listen": "127.0.0.1:0"},
- "pki": {"dir": ")" << pki << R"(", "ca": ")" << pki << R"(/ca.crt", "crl": ")" << pki << R"(/ca.crl"},
+ "pki": {"dir": ")"
+      << pki << R"(", "ca": ")" << pki << R"(/ca.crt", "crl": ")" << pki << R"(/ca.crl"},
  "store": {"url": "sqlite::memory:"},
- "schemas": ")" << src << R"(/config/schemas", "policy": ")" << src << R"(/config/policy.json",
+ "schemas": ")"
+      << src << R"(/config/schemas", "policy": ")" << src << R"(/config/policy.json",
  "participants": [
-  {"id": "cc.samastipur", "role": "cyber_cell", "certs": [")" << pki << R"(/cc.samastipur.crt", ")"
-      << pki << R"(/test/revoked.crt", ")" << pki << R"(/test/expired.crt", ")" << pki
-      << R"(/test/foreign.crt"]},
+  {"id": "cc.samastipur", "role": "cyber_cell", "certs": [")"
+      << pki << R"(/cc.samastipur.crt", ")" << pki << R"(/test/revoked.crt", ")" << pki
+      << R"(/test/expired.crt", ")" << pki << R"(/test/foreign.crt"]},
   {"id": "sp.samastipur", "role": "sp_office"},
   {"id": "dm.samastipur", "role": "dm_office"},
   {"id": "bank.sbi", "role": "bank", "ifsc_prefixes": ["SBIN"]},

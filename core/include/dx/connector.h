@@ -37,8 +37,10 @@ class Connector {
 }  // namespace dx
 
 // Exports a connector class from a plugin library: the ABI check function and Poco's manifest.
-#define DX_CONNECTOR_PLUGIN(Class)                                        \
-  extern "C" DX_EXPORT int dx_plugin_abi() { return ::dx::kPluginAbi; } \
-  POCO_BEGIN_MANIFEST(::dx::Connector)                                  \
-  POCO_EXPORT_CLASS(Class)                                              \
+#define DX_CONNECTOR_PLUGIN(Class)           \
+  extern "C" DX_EXPORT int dx_plugin_abi() { \
+    return ::dx::kPluginAbi;                 \
+  }                                          \
+  POCO_BEGIN_MANIFEST(::dx::Connector)       \
+  POCO_EXPORT_CLASS(Class)                   \
   POCO_END_MANIFEST
