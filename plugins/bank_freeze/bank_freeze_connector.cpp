@@ -1,3 +1,9 @@
 #include "bank_freeze_connector.h"
 
-DX_CONNECTOR_PLUGIN(dx::bank_freeze::BankFreezeConnector)
+namespace dx::bank_freeze {
+
+DeliveryResult BankFreezeConnector::deliver(const Message&) {
+  return DeliveryResult::reject("bank_freeze is not implemented yet; use the inbox");
+}
+
+}  // namespace dx::bank_freeze

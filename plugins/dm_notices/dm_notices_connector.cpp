@@ -1,3 +1,9 @@
 #include "dm_notices_connector.h"
 
-DX_CONNECTOR_PLUGIN(dx::dm_notices::DmNoticesConnector)
+namespace dx::dm_notices {
+
+DeliveryResult DmNoticesConnector::deliver(const Message&) {
+  return DeliveryResult::reject("dm_notices is not implemented yet; use the inbox");
+}
+
+}  // namespace dx::dm_notices

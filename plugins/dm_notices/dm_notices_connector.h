@@ -9,11 +9,10 @@ class DmNoticesConnector : public Connector {
  public:
   std::string name() const override { return "dm_notices"; }
   std::string version() const override { return "0.1.0"; }
-  void start(ConnectorContext&) override {}
+  std::vector<ConfigKey> configKeys() const override { return {}; }
+  void start(ConnectorContext&, const ConnectorSettings&) override {}
   void stop() override {}
-  DeliveryResult deliver(const Message&) override {
-    return DeliveryResult::reject("dm_notices is not implemented yet; use the inbox");
-  }
+  DeliveryResult deliver(const Message& message) override;
 };
 
 }  // namespace dx::dm_notices

@@ -1,3 +1,9 @@
 #include "station_records_connector.h"
 
-DX_CONNECTOR_PLUGIN(dx::station_records::StationRecordsConnector)
+namespace dx::station_records {
+
+DeliveryResult StationRecordsConnector::deliver(const Message&) {
+  return DeliveryResult::reject("station_records is not implemented yet; use the inbox");
+}
+
+}  // namespace dx::station_records
