@@ -33,5 +33,6 @@ int demoCommand(int argc, char** argv);
 int serveCommand(int argc, char** argv);
 int sendCommand(int argc, char** argv);
 int auditCommand(int argc, char** argv);
+int pluginsCommand(int argc, char** argv);
 
 }  // namespace dx::cli

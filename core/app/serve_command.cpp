@@ -42,6 +42,7 @@ class ServeApplication : public Poco::Util::ServerApplication {
     addSubsystem(new TrustSubsystem(state_));
     addSubsystem(new PolicySubsystem(state_));
     addSubsystem(new StoreSubsystem(state_));
+    addSubsystem(new ConnectorSubsystem(state_));
     addSubsystem(new HttpSubsystem(state_));
   }
 

@@ -18,6 +18,7 @@
 #include <rapidjson/writer.h>
 
 #include "certificate.h"
+#include "clock.h"
 #include "tls.h"
 
 namespace dx {
@@ -271,6 +272,9 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
     w.Key("attempts");
     w.Int(m->attempts);
     field("last_error", m->lastError);
+    if (m->nextAttemptAt > 0 && m->state == "delivering")
+      field("next_attempt_at", formatRfc3339(m->nextAttemptAt / 1000));
+    if (!m->connector.empty()) field("connector", m->connector);
     w.Key("audit_seq");
     w.Int64(m->seq);
     w.Key("replies");

@@ -1,5 +1,8 @@
 #include "hub.h"
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 namespace dx {
 
 void TrustSubsystem::initialize(Poco::Util::Application&) {
@@ -34,19 +37,92 @@ void PolicySubsystem::uninitialize() {
 void StoreSubsystem::initialize(Poco::Util::Application&) {
   s_.store = openStore(s_.config.storeUrl);
   s_.journal = std::make_unique<Journal>(*s_.store, *s_.hubSigner, *s_.clock, s_.metrics);
+  s_.pipeline = std::make_unique<Pipeline>(s_.config, *s_.registry, *s_.policy, *s_.validator,
+                                           *s_.store, *s_.journal, *s_.clock, s_.metrics);
   s_.log->information("store: %s, %Ld messages", s_.config.storeUrl,
                       static_cast<Poco::Int64>(s_.store->messageCount()));
 }
 
 void StoreSubsystem::uninitialize() {
+  s_.pipeline.reset();
   if (s_.journal) s_.journal->stop();
   s_.journal.reset();
   s_.store.reset();
 }
 
+std::string escalationPayload(const std::string& hubId, const std::string& to,
+                              const MessageRecord& about, const std::string& reason,
+                              const std::string& detail, std::int64_t unixSeconds) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  auto field = [&](const char* k, const std::string& v) {
+    w.Key(k);
+    w.String(v);
+  };
+  w.StartObject();
+  field("id", newUuid());
+  field("type", "hub.escalation");
+  field("from", hubId);
+  field("to", to);
+  field("created", formatRfc3339(unixSeconds));
+  field("ref", about.id);
+  if (!about.caseId.empty()) field("case", about.caseId);
+  w.Key("body");
+  w.StartObject();
+  field("reason", reason);
+  field("message", about.id);
+  field("detail", detail.empty() ? reason : detail.substr(0, 1000));
+  w.EndObject();
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+void ConnectorSubsystem::initialize(Poco::Util::Application&) {
+  s_.plugins = std::make_unique<PluginHost>(s_.config);
+  auto escalate = [&s = s_](const MessageRecord& m, const std::string& reason,
+                            const std::string& detail) {
+    std::string jws = s.hubSigner->sign(
+        escalationPayload(s.config.hubId, m.from, m, reason, detail, s.clock->unixSeconds()));
+    Outcome o = s.pipeline->submit(jws, "");
+    if (o.isProblem())
+      s.log->error("escalation about %s to %s refused: %s", m.id, m.from, o.body);
+    else
+      s.log->warning("escalation: %s about %s sent to %s", reason, m.id, m.from);
+  };
+  s_.delivery = std::make_unique<DeliveryEngine>(*s_.plugins, *s_.store, *s_.journal, *s_.clock,
+                                                 s_.metrics, *s_.log, escalate);
+  s_.pipeline->setRouting(
+      [plugins = s_.plugins.get()](const std::string& to, const std::string& type) {
+        PluginEntry* p = plugins->route(to, type);
+        return p ? p->name : std::string();
+      },
+      [delivery = s_.delivery.get()] { delivery->wake(); });
+  for (auto& entry : s_.plugins->entries()) {
+    s_.contexts.push_back(
+        std::make_unique<HubConnectorContext>(s_.config, *entry, *s_.pipeline, *s_.store));
+    try {
+      entry->connector->start(*s_.contexts.back(), *entry->settings);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("connector " + entry->name + " failed to start: " + e.what());
+    }
+    s_.log->information("connector %s %s: serves %s", entry->name, entry->connector->version(),
+                        std::to_string(entry->serves.size()) + " participants");
+  }
+  s_.delivery->start();
+}
+
+void ConnectorSubsystem::uninitialize() {
+  if (s_.delivery) s_.delivery->stop();
+  if (s_.plugins)
+    for (auto& entry : s_.plugins->entries())
+      if (entry->connector) entry->connector->stop();
+  if (s_.pipeline) s_.pipeline->setRouting({}, {});  // nothing submits any more
+  s_.delivery.reset();
+  s_.contexts.clear();
+  s_.plugins.reset();
+}
+
 void HttpSubsystem::initialize(Poco::Util::Application&) {
-  s_.pipeline = std::make_unique<Pipeline>(s_.config, *s_.registry, *s_.policy, *s_.validator,
-                                           *s_.store, *s_.journal, *s_.clock, s_.metrics);
   s_.api = std::make_unique<HttpApi>(s_.config, s_.listen, *s_.registry, *s_.pipeline, *s_.store,
                                      *s_.journal, s_.metrics, *s_.log);
   s_.api->start();
@@ -56,7 +132,6 @@ void HttpSubsystem::initialize(Poco::Util::Application&) {
 void HttpSubsystem::uninitialize() {
   if (s_.api) s_.api->stop(4000);
   s_.api.reset();
-  s_.pipeline.reset();
 }
 
 }  // namespace dx

@@ -2,8 +2,9 @@
 // The hub assembled from its subsystems, each started in order and stopped in reverse:
 //   trust  (config, CA and CRL, participant registry, the hub's signing key)
 //   policy (policy rules, schemas)
-//   store  (the database and the journal that writes it)
-//   http   (the pipeline and the TLS API)
+//   store  (the database, the journal that writes it, the pipeline)
+//   connectors (the plugins, their contexts, the delivery engine)
+//   http   (the TLS API)
 // `dxhub serve` runs them inside a Poco ServerApplication; tests and the demo may run a Hub
 // directly.
 #include <memory>
@@ -15,6 +16,8 @@
 #include "certificate.h"
 #include "clock.h"
 #include "config.h"
+#include "connector_context.h"
+#include "delivery_engine.h"
 #include "http_api.h"
 #include "journal.h"
 #include "jws.h"
@@ -42,6 +45,9 @@ struct HubState {
   std::unique_ptr<Store> store;
   std::unique_ptr<Journal> journal;
   std::unique_ptr<Pipeline> pipeline;
+  std::unique_ptr<PluginHost> plugins;
+  std::vector<std::unique_ptr<HubConnectorContext>> contexts;
+  std::unique_ptr<DeliveryEngine> delivery;
   std::unique_ptr<HttpApi> api;
 };
 
@@ -77,6 +83,22 @@ class StoreSubsystem : public Poco::Util::Subsystem {
  private:
   HubState& s_;
 };
+
+class ConnectorSubsystem : public Poco::Util::Subsystem {
+ public:
+  explicit ConnectorSubsystem(HubState& s) : s_(s) {}
+  const char* name() const override { return "connectors"; }
+  void initialize(Poco::Util::Application&) override;
+  void uninitialize() override;  // stops delivery and every connector
+
+ private:
+  HubState& s_;
+};
+
+// The hub's signed alarm to `to` about message `about` (DESIGN §4 hub.escalation).
+std::string escalationPayload(const std::string& hubId, const std::string& to,
+                              const MessageRecord& about, const std::string& reason,
+                              const std::string& detail, std::int64_t unixSeconds);
 
 class HttpSubsystem : public Poco::Util::Subsystem {
  public:

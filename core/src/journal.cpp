@@ -8,14 +8,21 @@
 namespace dx {
 
 struct Journal::Job {
-  // An accepted message (when `message` is set) or a bare audit entry.
+  // An accepted message (when `message` is set), or other work inside the transaction.
   const VerifiedMessage* message = nullptr;
-  std::string client, answers;
-  AuditEntry entry;
-  std::string state;
+  std::string client, answers, connector;
+  std::function<void(Transaction&)> work;
   Result result{Outcome::Unavailable, {}, 0, {}};
   std::promise<void> done;
 };
+
+void Journal::Transaction::audit(AuditEntry entry) {
+  entry.seq = head_.seq + 1;
+  entry.at = at;
+  entry.hash = chainAuditHash(head_.hash, entry);
+  store.appendAudit(entry);
+  head_ = {entry.seq, entry.hash};
+}
 
 Journal::Journal(Store& store, const Signer& hub, const Clock& clock, Metrics& metrics,
                  std::size_t maxBatch)
@@ -45,46 +52,51 @@ std::size_t Journal::queueDepth() const {
   return queue_.size();
 }
 
+void Journal::enqueue(Job& job) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) {
+      job.result = {Outcome::Unavailable, {}, 0, "the hub is shutting down"};
+      job.done.set_value();
+      return;
+    }
+    queue_.push_back(&job);
+  }
+  wake_.notify_one();
+}
+
 Journal::Result Journal::accept(const VerifiedMessage& message, const std::string& client,
-                                const std::string& answers) {
+                                const std::string& answers, const std::string& connector) {
   Job job;
   job.message = &message;
   job.client = client;
   job.answers = answers;
+  job.connector = connector;
   std::future<void> done = job.done.get_future();
-  {
-    std::lock_guard lock(mutex_);
-    if (stopping_) return {Outcome::Unavailable, {}, 0, "the hub is shutting down"};
-    queue_.push_back(&job);
-  }
-  wake_.notify_one();
+  enqueue(job);
   done.wait();
   return std::move(job.result);
 }
 
-bool Journal::record(AuditEntry entry, const std::string& state) {
+bool Journal::write(std::function<void(Transaction&)> work) {
   Job job;
-  job.entry = std::move(entry);
-  job.state = state;
+  job.work = std::move(work);
   std::future<void> done = job.done.get_future();
-  {
-    std::lock_guard lock(mutex_);
-    if (stopping_) return false;
-    queue_.push_back(&job);
-  }
-  wake_.notify_one();
+  enqueue(job);
   done.wait();
   return job.result.outcome != Outcome::Unavailable;
 }
 
-void Journal::process(Job& job, AuditHead& head, const std::string& at) {
+bool Journal::record(AuditEntry entry, const std::string& state) {
+  return write([&](Transaction& tx) {
+    if (!state.empty()) tx.store.setState(entry.messageId, state, "");
+    tx.audit(entry);
+  });
+}
+
+void Journal::process(Job& job, Transaction& tx) {
   if (!job.message) {
-    job.entry.seq = head.seq + 1;
-    job.entry.at = at;
-    job.entry.hash = chainAuditHash(head.hash, job.entry);
-    store_.appendAudit(job.entry);
-    if (!job.state.empty()) store_.setState(job.entry.messageId, job.state, "");
-    head = {job.entry.seq, job.entry.hash};
+    job.work(tx);
     job.result.outcome = Outcome::Accepted;
     return;
   }
@@ -95,23 +107,21 @@ void Journal::process(Job& job, AuditHead& head, const std::string& at) {
     if (job.result.outcome == Outcome::Duplicate) job.result.receipt = existing->second;
     return;  // the caller records a conflict as a refusal
   }
-  AuditEntry entry{head.seq + 1,
-                   at,
-                   "accepted",
-                   id,
-                   m.digest,
-                   std::string(m.from()),
-                   std::string(m.to()),
-                   std::string(m.type()),
-                   "accepted",
-                   job.client,
-                   {}};
-  entry.hash = chainAuditHash(head.hash, entry);
-  store_.appendAudit(entry);
-  head = {entry.seq, entry.hash};
+  tx.audit({0,
+            {},
+            "accepted",
+            id,
+            m.digest,
+            std::string(m.from()),
+            std::string(m.to()),
+            std::string(m.type()),
+            "accepted",
+            job.client,
+            {}});
+  AuditHead head = tx.head_;
 
   MessageRecord row;
-  row.seq = entry.seq;
+  row.seq = head.seq;
   row.id = id;
   row.type = m.type();
   row.from = m.from();
@@ -119,25 +129,30 @@ void Journal::process(Job& job, AuditHead& head, const std::string& at) {
   row.ref = m.ref();
   row.caseId = m.caseId();
   row.created = m.created();
-  row.acceptedAt = at;
+  row.acceptedAt = tx.at;
   row.digest = m.digest;
   row.jws = m.jws;
   row.receipt = hub_.sign(
-      receiptPayload(hub_.participantId(), m.from(), id, m.digest, at, entry.seq, entry.hash));
+      receiptPayload(hub_.participantId(), m.from(), id, m.digest, tx.at, head.seq, head.hash));
   row.state = "accepted";
+  row.connector = job.connector;
   store_.insertMessage(row);
 
   if (!job.answers.empty()) {  // a response closes what it answers
-    AuditEntry answered{head.seq + 1,        at, "state",
-                        job.answers,         "", std::string(m.from()),
-                        std::string(m.to()), "", "answered by " + id,
-                        job.client,          {}};
-    answered.hash = chainAuditHash(head.hash, answered);
-    store_.appendAudit(answered);
+    tx.audit({0,
+              {},
+              "state",
+              job.answers,
+              "",
+              std::string(m.from()),
+              std::string(m.to()),
+              "",
+              "answered by " + id,
+              job.client,
+              {}});
     store_.setState(job.answers, "answered", "");
-    head = {answered.seq, answered.hash};
   }
-  job.result = {Outcome::Accepted, std::move(row.receipt), entry.seq, {}};
+  job.result = {Outcome::Accepted, std::move(row.receipt), head.seq, {}};
 }
 
 void Journal::run() {
@@ -157,7 +172,8 @@ void Journal::run() {
     try {
       store_.begin();
       AuditHead head = store_.auditHead();
-      for (Job* job : batch) process(*job, head, at);
+      Transaction tx(store_, head, at);
+      for (Job* job : batch) process(*job, tx);
       store_.commit();
     } catch (const std::exception& e) {
       store_.rollback();

@@ -40,11 +40,29 @@ class Journal {
   // Stores a verified, checked message and its "accepted" audit entry, and signs its receipt.
   // Blocks until durable. Duplicate: same id and digest already stored (its receipt is returned
   // byte for byte); Conflict: same id, another digest.
+  // `connector`: the connector that will deliver it ("" for the recipient's inbox).
   Result accept(const VerifiedMessage& message, const std::string& client,
-                const std::string& answers = {});
+                const std::string& answers = {}, const std::string& connector = {});
   // Appends an audit entry (a refusal, a state change); `state` also sets the message's state.
   // Blocks until durable; false if the store failed.
   bool record(AuditEntry entry, const std::string& state = {});
+
+  // Inside one of the journal's transactions: the store's writer side, and audit entries that
+  // join the chain in order.
+  class Transaction {
+   public:
+    Store& store;
+    const std::string& at;  // this batch's time, RFC 3339
+    void audit(AuditEntry entry);
+
+   private:
+    friend class Journal;
+    Transaction(Store& s, AuditHead& h, const std::string& a) : store(s), at(a), head_(h) {}
+    AuditHead& head_;
+  };
+  // Runs `work` inside the next group commit; blocks until durable. False if the store failed
+  // (nothing of `work` remains). `work` must only write: it runs on the journal's thread.
+  bool write(std::function<void(Transaction&)> work);
 
   // Stops accepting work and writes what is queued; idempotent.
   void stop();
@@ -53,7 +71,8 @@ class Journal {
  private:
   struct Job;
   void run();
-  void process(Job& job, AuditHead& head, const std::string& at);
+  void process(Job& job, Transaction& tx);
+  void enqueue(Job& job);
 
   Store& store_;
   const Signer& hub_;

@@ -71,6 +71,18 @@ void Metrics::observeCommit(double seconds, std::size_t batch) {
   batchSize_.observe(static_cast<double>(batch));
 }
 
+void Metrics::observeDelivery(std::string_view connector, double seconds) {
+  std::lock_guard lock(mutex_);
+  auto& [sum, count] = deliverySeconds_[std::string(connector)];
+  sum += seconds;
+  ++count;
+}
+
+void Metrics::countDelivery(std::string_view connector, std::string_view outcome) {
+  std::lock_guard lock(mutex_);
+  ++deliveries_[{std::string(connector), std::string(outcome)}];
+}
+
 void Metrics::addGauge(std::string name, std::string help, std::function<double()> read) {
   std::lock_guard lock(mutex_);
   gauges_.push_back({std::move(name), std::move(help), std::move(read)});
@@ -90,6 +102,19 @@ std::string Metrics::render() const {
     for (const auto& [key, n] : messages_)
       out += "dxhub_messages_total{type=\"" + label(key.first) + "\",outcome=\"" +
              label(key.second) + "\"} " + std::to_string(n) + "\n";
+    out += "# HELP dxhub_deliveries_total Delivery attempts by connector and outcome.\n";
+    out += "# TYPE dxhub_deliveries_total counter\n";
+    for (const auto& [key, n] : deliveries_)
+      out += "dxhub_deliveries_total{connector=\"" + label(key.first) + "\",outcome=\"" +
+             label(key.second) + "\"} " + std::to_string(n) + "\n";
+    out += "# HELP dxhub_delivery_seconds Time of deliver() calls by connector.\n";
+    out += "# TYPE dxhub_delivery_seconds summary\n";
+    for (const auto& [name, v] : deliverySeconds_) {
+      out +=
+          "dxhub_delivery_seconds_sum{connector=\"" + label(name) + "\"} " + number(v.first) + "\n";
+      out += "dxhub_delivery_seconds_count{connector=\"" + label(name) + "\"} " +
+             std::to_string(v.second) + "\n";
+    }
     for (const Gauge& g : gauges_) {
       out += "# HELP " + g.name + " " + g.help + "\n# TYPE " + g.name + " gauge\n";
       out += g.name + " " + number(g.read()) + "\n";

@@ -42,6 +42,13 @@ Pipeline::Pipeline(const HubConfig& config, const Registry& registry, const Poli
   limits_.maxBytes = config.limits.maxBodyBytes;
 }
 
+void Pipeline::setRouting(
+    std::function<std::string(const std::string& to, const std::string& type)> route,
+    std::function<void()> accepted) {
+  route_ = std::move(route);
+  accepted_ = std::move(accepted);
+}
+
 Outcome Pipeline::refuse(const Problem& problem, const std::string& client) {
   return refused(problem, client);
 }
@@ -153,10 +160,13 @@ Outcome Pipeline::submit(std::string_view jws, const std::string& client) {
 
   // persist and audit, then the receipt
   slot.release();
-  Journal::Result r = journal_.accept(m, client, rule->ref && !rule->ref->reverse ? "" : answers);
+  std::string connector = route_ ? route_(std::string(to), std::string(type)) : std::string();
+  Journal::Result r =
+      journal_.accept(m, client, rule->ref && !rule->ref->reverse ? "" : answers, connector);
   switch (r.outcome) {
     case Journal::Outcome::Accepted:
       metrics_.countMessage(type, "accepted");
+      if (!connector.empty() && accepted_) accepted_();
       return {202, "accepted", std::move(r.receipt), std::string(id), std::string(type)};
     case Journal::Outcome::Duplicate:
       metrics_.countMessage(type, "duplicate");

@@ -4,6 +4,7 @@
 // ingress (the HTTPS API and connector sources), so every message passes the same checks.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <semaphore>
 #include <string>
 #include <string_view>
@@ -41,6 +42,11 @@ class Pipeline {
   // source inside the hub (the message's own signature then is the only identity).
   Outcome submit(std::string_view jws, const std::string& client);
 
+  // Where accepted messages go: `route(to, type)` names the connector that delivers them ("" for
+  // the recipient's inbox), and `accepted()` is told after each one routed to a connector.
+  void setRouting(std::function<std::string(const std::string& to, const std::string& type)> route,
+                  std::function<void()> accepted);
+
   // Refusals found before the pipeline (size limit, content type, …): audited the same way.
   Outcome refuse(const Problem& problem, const std::string& client);
 
@@ -62,6 +68,8 @@ class Pipeline {
   // the journal's one writer thread is not starved by dozens of verifying threads. Waiting for
   // the group commit holds no slot.
   std::counting_semaphore<1024> cpu_;
+  std::function<std::string(const std::string&, const std::string&)> route_;
+  std::function<void()> accepted_;
 };
 
 }  // namespace dx

@@ -50,13 +50,17 @@ const std::vector<Migration>& migrations() {
         " sender VARCHAR(128) NOT NULL, recipient VARCHAR(128) NOT NULL,"
         " type VARCHAR(64) NOT NULL, outcome TEXT NOT NULL, client VARCHAR(128) NOT NULL,"
         " hash VARCHAR(64) NOT NULL)"}},
+      {2,
+       {"ALTER TABLE messages ADD COLUMN connector VARCHAR(64) NOT NULL DEFAULT ''",
+        "ALTER TABLE messages ADD COLUMN next_attempt_at BIGINT NOT NULL DEFAULT 0",
+        "CREATE INDEX messages_pending ON messages (connector, state, seq)"}},
   };
   return kMigrations;
 }
 
 const char* const kMessageColumns =
     "seq, id, type, sender, recipient, ref, case_id, created, accepted_at, digest, jws, receipt,"
-    " state, attempts, last_error";
+    " state, attempts, last_error, connector, next_attempt_at";
 
 MessageRecord messageAt(RecordSet& rs, std::size_t row) {
   auto s = [&](std::size_t col) { return rs.value(col, row).convert<std::string>(); };
@@ -76,6 +80,8 @@ MessageRecord messageAt(RecordSet& rs, std::size_t row) {
   m.state = s(12);
   m.attempts = rs.value(13, row).convert<int>();
   m.lastError = s(14);
+  m.connector = s(15);
+  m.nextAttemptAt = rs.value(16, row).convert<Poco::Int64>();
   return m;
 }
 
@@ -201,6 +207,17 @@ class SqliteStore : public Store {
     });
   }
 
+  void setDelivery(const std::string& id, const std::string& state, int attempts,
+                   const std::string& lastError, std::int64_t nextAttemptAt) override {
+    guarded("delivery update", [&] {
+      Poco::Int64 next = nextAttemptAt;
+      // An answer that arrived while the request was being delivered keeps it "answered".
+      *writer_ << "UPDATE messages SET state = CASE WHEN state = 'answered' THEN state ELSE ? END,"
+                  " attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
+          bind(state), bind(attempts), bind(lastError), bind(next), bind(id), now;
+    });
+  }
+
   std::optional<std::pair<std::string, std::string>> writerFindDigest(
       const std::string& id) override {
     return guarded("dedupe lookup", [&]() -> std::optional<std::pair<std::string, std::string>> {
@@ -234,6 +251,23 @@ class SqliteStore : public Store {
       st << "SELECT " << kMessageColumns
          << " FROM messages WHERE recipient = ? AND seq > ? ORDER BY seq LIMIT " << limit,
           bind(recipient), bind(cursor), now;
+      RecordSet rs(st);
+      std::vector<MessageRecord> out;
+      for (std::size_t i = 0; i < rs.rowCount(); ++i) out.push_back(messageAt(rs, i));
+      return out;
+    });
+  }
+
+  std::vector<MessageRecord> pendingDeliveries(int limit) override {
+    return guarded("pending deliveries", [&] {
+      ReaderPool::Lease lease = readers_->get();
+      Session& s = *lease;
+      Statement st(s);
+      st << "SELECT " << kMessageColumns
+         << " FROM messages WHERE connector <> '' AND state IN ('accepted', 'delivering')"
+            " ORDER BY seq LIMIT "
+         << limit,
+          now;
       RecordSet rs(st);
       std::vector<MessageRecord> out;
       for (std::size_t i = 0; i < rs.rowCount(); ++i) out.push_back(messageAt(rs, i));
@@ -321,10 +355,11 @@ class SqliteStore : public Store {
   void prepare() {
     insertMessage_ = std::make_unique<Statement>(*writer_);
     *insertMessage_ << "INSERT INTO messages (" << kMessageColumns
-                    << ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    << ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         use(row_.seq), use(row_.id), use(row_.type), use(row_.from), use(row_.to), use(row_.ref),
         use(row_.caseId), use(row_.created), use(row_.acceptedAt), use(row_.digest), use(row_.jws),
-        use(row_.receipt), use(row_.state), use(row_.attempts), use(row_.lastError);
+        use(row_.receipt), use(row_.state), use(row_.attempts), use(row_.lastError),
+        use(row_.connector), use(row_.nextAttemptAt);
     insertAudit_ = std::make_unique<Statement>(*writer_);
     *insertAudit_ << "INSERT INTO audit (seq, at, event, message_id, digest, sender, recipient,"
                      " type, outcome, client, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -27,6 +27,8 @@ struct MessageRecord {
   std::string state;  // accepted, delivering, delivered, answered, dead
   int attempts = 0;
   std::string lastError;
+  std::string connector;           // the connector delivering it; "" = the recipient's inbox
+  std::int64_t nextAttemptAt = 0;  // unix ms of the next delivery attempt
 };
 
 struct AuditEntry {
@@ -53,6 +55,10 @@ class Store {
   virtual void insertMessage(const MessageRecord& message) = 0;
   virtual void setState(const std::string& id, const std::string& state,
                         const std::string& lastError) = 0;
+  // A delivery attempt's outcome: state (delivering, delivered, dead), attempts so far, the last
+  // error and when to try next (unix ms).
+  virtual void setDelivery(const std::string& id, const std::string& state, int attempts,
+                           const std::string& lastError, std::int64_t nextAttemptAt) = 0;
   // Inside the writer's transaction (sees its own uncommitted rows): digest and receipt of id.
   virtual std::optional<std::pair<std::string, std::string>> writerFindDigest(
       const std::string& id) = 0;
@@ -62,6 +68,8 @@ class Store {
   // Messages to `recipient` with seq > after, oldest first, at most `limit`.
   virtual std::vector<MessageRecord> inbox(const std::string& recipient, std::int64_t after,
                                            int limit) = 0;
+  // Messages a connector still has to deliver (accepted or delivering), oldest first.
+  virtual std::vector<MessageRecord> pendingDeliveries(int limit) = 0;
   // Ids of the messages whose ref is `id`, oldest first.
   virtual std::vector<std::string> replies(const std::string& id) = 0;
   // Every audit entry in seq order; `visit` returns false to stop.

@@ -219,9 +219,8 @@ void HubProcess::writeConfig() {
   {"id": "ps.samastipur.dalsinghsarai", "role": "station"},
   {"id": "ps.samastipur.rosera", "role": "station"}
  ],
- "plugins": []
-}
-)";
+ "plugins": )"
+      << options_.pluginsJson << "\n}\n";
   if (!out) throw std::runtime_error("cannot write " + configPath_);
 }
 

@@ -35,6 +35,7 @@ struct HubOptions {
   int workers = 16;
   int queue = 256;
   int readTimeoutMs = 5000;
+  std::string pluginsJson = "[]";  // the config's `plugins` array, as JSON text
 };
 
 // What a finished command printed (stdout and stderr together) and its exit status

@@ -40,6 +40,13 @@ class FailingStore : public Store {
   void setState(const std::string& id, const std::string& s, const std::string& e) override {
     inner_.setState(id, s, e);
   }
+  void setDelivery(const std::string& id, const std::string& s, int a, const std::string& e,
+                   std::int64_t n) override {
+    inner_.setDelivery(id, s, a, e, n);
+  }
+  std::vector<MessageRecord> pendingDeliveries(int limit) override {
+    return inner_.pendingDeliveries(limit);
+  }
   std::optional<std::pair<std::string, std::string>> writerFindDigest(
       const std::string& id) override {
     return inner_.writerFindDigest(id);
@@ -98,7 +105,7 @@ class JournalTest : public ::testing::Test {
 TEST_F(JournalTest, AcceptedMessageIsStoredWithAVerifiableReceipt) {
   VerifiedMessage m = test::verified("cc.samastipur", request());
   Journal::Result r = journal_->accept(m, "cc.samastipur");
-  ASSERT_EQ(r.outcome, Journal::Outcome::Accepted);
+  ASSERT_EQ(r.outcome, Journal::Outcome::Accepted) << r.detail;
   std::string why;
   std::optional<ReceiptFacts> facts =
       checkReceipt(r.receipt, hub_.certificate(), m.id(), m.digest, why);

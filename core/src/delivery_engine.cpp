@@ -1,0 +1,205 @@
+#include "delivery_engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <future>
+
+#include "jws.h"
+
+namespace dx {
+
+namespace {
+
+// The message as a connector sees it, with the envelope JSON decoded from the stored JWS.
+Message toMessage(const MessageRecord& r) {
+  Expected<JwsParts> parts = splitJws(r.jws, {});
+  return {r.id,      r.type, r.from,
+          r.to,      r.ref,  r.caseId,
+          r.created, r.jws,  parts ? parts->payload : std::string(),
+          r.digest};
+}
+
+std::int64_t unixMs(const Clock& clock) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch())
+      .count();
+}
+
+// One deliver() call on a thread of its own; nullopt when it did not return within `timeout`
+// (the thread is then left to finish by itself, and its connector is marked as having a hung
+// call so it is never destroyed under it).
+std::optional<DeliveryResult> callWithTimeout(PluginEntry& plugin, const Message& message,
+                                              std::chrono::milliseconds timeout) {
+  auto promise = std::make_shared<std::promise<DeliveryResult>>();
+  std::future<DeliveryResult> future = promise->get_future();
+  Connector* connector = plugin.connector.get();
+  ++plugin.callsInFlight;
+  std::thread([promise, connector, message, &plugin] {
+    DeliveryResult r = DeliveryResult::retry("connector threw an exception");
+    try {
+      r = connector->deliver(message);
+    } catch (const std::exception& e) {
+      r = DeliveryResult::retry(std::string("connector threw: ") + e.what());
+    } catch (...) {
+    }
+    --plugin.callsInFlight;
+    promise->set_value(std::move(r));
+  }).detach();
+  if (future.wait_for(timeout) != std::future_status::ready) return std::nullopt;
+  return future.get();
+}
+
+}  // namespace
+
+DeliveryEngine::DeliveryEngine(PluginHost& plugins, Store& store, Journal& journal,
+                               const Clock& clock, Metrics& metrics, Poco::Logger& log,
+                               Escalate escalate, int maxWorkers)
+    : plugins_(plugins),
+      store_(store),
+      journal_(journal),
+      clock_(clock),
+      metrics_(metrics),
+      log_(log),
+      escalate_(std::move(escalate)),
+      maxWorkers_(maxWorkers) {}
+
+DeliveryEngine::~DeliveryEngine() {
+  stop();
+}
+
+void DeliveryEngine::start() {
+  scheduler_ = std::thread([this] { run(); });
+}
+
+void DeliveryEngine::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  changed_.notify_all();
+}
+
+void DeliveryEngine::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && !scheduler_.joinable()) return;
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  if (scheduler_.joinable()) scheduler_.join();
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return running_ == 0; });
+}
+
+std::chrono::milliseconds DeliveryEngine::backoff(const RetryPolicy& policy, int attempts) {
+  // Full jitter: uniform in [0, min(cap, initial · 2^(attempts-1))].
+  double ceiling = static_cast<double>(policy.initialBackoff.count()) *
+                   std::pow(2.0, std::min(attempts - 1, 30));
+  ceiling = std::min(ceiling, static_cast<double>(policy.maxBackoff.count()));
+  std::uniform_real_distribution<double> pick(0, ceiling);
+  std::lock_guard lock(mutex_);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(pick(random_)));
+}
+
+void DeliveryEngine::run() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    woken_ = false;
+    lock.unlock();
+    std::vector<MessageRecord> pending;
+    try {
+      pending = store_.pendingDeliveries(2000);
+    } catch (const std::exception& e) {
+      log_.error("delivery: cannot read pending deliveries: %s", std::string(e.what()));
+    }
+    std::int64_t now = unixMs(clock_);
+    std::int64_t nextDue = now + 1000;  // look again at least every second
+    lock.lock();
+    std::set<std::string> seen;  // first in first out: only each recipient's oldest is eligible
+    for (MessageRecord& m : pending) {
+      if (!seen.insert(m.to).second || busy_.count(m.to)) continue;
+      PluginEntry* plugin = plugins_.find(m.connector);
+      if (!plugin) continue;  // its connector is no longer configured: it waits in the inbox
+      if (m.nextAttemptAt > now) {
+        nextDue = std::min(nextDue, m.nextAttemptAt);
+        continue;
+      }
+      if (running_ >= maxWorkers_) break;
+      busy_.insert(m.to);
+      ++running_;
+      std::thread([this, m = std::move(m), plugin]() mutable {
+        attempt(std::move(m), *plugin);
+      }).detach();
+    }
+    changed_.wait_for(lock, std::chrono::milliseconds(std::max<std::int64_t>(1, nextDue - now)),
+                      [&] { return stopping_ || woken_; });
+  }
+}
+
+void DeliveryEngine::attempt(MessageRecord message, PluginEntry& plugin) {
+  auto started = std::chrono::steady_clock::now();
+  std::optional<DeliveryResult> result =
+      callWithTimeout(plugin, toMessage(message), plugin.retry.timeout);
+  if (!result)
+    result = DeliveryResult::retry("no answer from " + plugin.name + " within " +
+                                   std::to_string(plugin.retry.timeout.count()) + " ms");
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  metrics_.observeDelivery(plugin.name, seconds);
+  try {
+    settle(message, plugin, *result);
+  } catch (const std::exception& e) {
+    log_.error("delivery: %s: cannot record the outcome: %s", message.id, std::string(e.what()));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    busy_.erase(message.to);
+    --running_;
+    woken_ = true;
+  }
+  changed_.notify_all();
+}
+
+void DeliveryEngine::settle(const MessageRecord& m, PluginEntry& plugin,
+                            const DeliveryResult& result) {
+  int attempts = m.attempts + 1;
+  std::int64_t now = unixMs(clock_);
+  std::optional<std::int64_t> accepted = parseRfc3339(m.acceptedAt);
+  bool tooOld = accepted && (now / 1000 - *accepted) > plugin.retry.maxAge.count();
+  std::string state, event, outcome;
+  std::int64_t next = 0;
+  switch (result.kind) {
+    case DeliveryResult::Kind::Delivered:
+      state = "delivered";
+      event = "delivered";
+      outcome = "delivered by " + plugin.name + " (attempt " + std::to_string(attempts) + ")";
+      break;
+    case DeliveryResult::Kind::Retry:
+      if (attempts >= plugin.retry.maxAttempts || tooOld) {
+        state = "dead";
+        event = "dead";
+        outcome = "gave up after " + std::to_string(attempts) + " attempts: " + result.reason;
+      } else {
+        state = "delivering";
+        event = "retry";
+        next = now + backoff(plugin.retry, attempts).count();
+        outcome = result.reason;
+      }
+      break;
+    case DeliveryResult::Kind::Reject:
+      state = "dead";
+      event = "dead";
+      outcome = "rejected by " + plugin.name + ": " + result.reason;
+      break;
+  }
+  metrics_.countDelivery(plugin.name, event);
+  bool written = journal_.write([&](Journal::Transaction& tx) {
+    tx.store.setDelivery(m.id, state, attempts, result.reason, next);
+    tx.audit({0, {}, event, m.id, m.digest, m.from, m.to, m.type, outcome, plugin.name, {}});
+  });
+  if (!written) throw StoreError("the journal could not write");
+  log_.information("delivery %s %s -> %s via %s: %s", m.type, m.id.substr(0, 8), m.to, plugin.name,
+                   event + (result.reason.empty() ? "" : " (" + result.reason + ")"));
+  if (state == "dead") escalate_(m, "delivery_failed", outcome);
+}
+
+}  // namespace dx

@@ -1,0 +1,70 @@
+#pragma once
+// Delivery: every accepted message routed to a connector is handed to it until it is delivered
+// or dead (DESIGN §5, STYLE "the core owns reliability").
+//
+// One scheduler thread picks due deliveries, first in first out per recipient, and runs each
+// attempt on its own thread with a time limit, so a hung connector cannot stall the others.
+// Outcomes go through the journal: attempts, next-attempt time and last error are in the store
+// (a restart resumes where it stopped; GET /v1/messages/{id} shows them), every outcome is in
+// the audit log. Retry waits exponentially with full jitter; after the last attempt, or on
+// Reject, the message is dead and the hub sends its sender a signed hub.escalation.
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <Poco/Logger.h>
+
+#include "clock.h"
+#include "journal.h"
+#include "metrics.h"
+#include "plugin_host.h"
+#include "store.h"
+
+namespace dx {
+
+class DeliveryEngine {
+ public:
+  // `escalate(message, reason, detail)` sends the hub.escalation (through the pipeline).
+  using Escalate = std::function<void(const MessageRecord&, const std::string& reason,
+                                      const std::string& detail)>;
+  DeliveryEngine(PluginHost& plugins, Store& store, Journal& journal, const Clock& clock,
+                 Metrics& metrics, Poco::Logger& log, Escalate escalate, int maxWorkers = 8);
+  ~DeliveryEngine();
+
+  void start();
+  // Stops picking new work and waits for attempts in flight (each is bounded by its timeout).
+  void stop();
+  // A message was accepted: look for work now rather than at the next poll.
+  void wake();
+
+ private:
+  void run();
+  void attempt(MessageRecord message, PluginEntry& plugin);
+  void settle(const MessageRecord& message, PluginEntry& plugin, const DeliveryResult& result);
+  std::chrono::milliseconds backoff(const RetryPolicy& policy, int attempts);
+
+  PluginHost& plugins_;
+  Store& store_;
+  Journal& journal_;
+  const Clock& clock_;
+  Metrics& metrics_;
+  Poco::Logger& log_;
+  Escalate escalate_;
+  int maxWorkers_;
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::set<std::string> busy_;  // recipients with an attempt in flight
+  int running_ = 0;             // attempts in flight
+  bool woken_ = false, stopping_ = false;
+  std::mt19937_64 random_{std::random_device{}()};
+  std::thread scheduler_;
+};
+
+}  // namespace dx

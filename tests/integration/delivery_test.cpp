@@ -1,0 +1,261 @@
+// The plugin loader and the delivery engine, through the real `dxhub serve` and the probe
+// connector (tests/integration/plugins/probe_connector.cpp), whose record file counts deliveries.
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include <Poco/TemporaryFile.h>
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include "base64url.h"
+#include "clock.h"
+#include "hub_process.h"
+#include "jws.h"
+#include "test_support.h"
+
+namespace dx::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string plugin(const std::string& stem) {
+  return std::string(DX_BINARY_DIR) + "/test-plugins/libdx_" + stem + ".so";
+}
+
+// A probe serving bank.sbi and bank.pnb, with `config` and `delivery` (JSON members).
+std::string probe(const std::string& config, const std::string& delivery = {}) {
+  return R"([{"name": "probe", "library": ")" + plugin("probe_connector") +
+         R"(", "serves": ["bank.sbi", "bank.pnb"], "types": ["freeze.request"], "delivery": {)" +
+         (delivery.empty() ? R"("initial_backoff_ms": 50, "max_backoff_ms": 200)" : delivery) +
+         R"(}, "config": {)" + config + "}}]";
+}
+
+rapidjson::Document json(const std::string& text) {
+  rapidjson::Document d;
+  d.Parse(text.c_str(), text.size());
+  return d;
+}
+
+class DeliveryTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<HubProcess> hub_;
+  std::string record_;
+
+  void SetUp() override {
+    record_ = Poco::TemporaryFile::tempName() + "-deliveries.txt";
+    Poco::TemporaryFile::registerForDeletion(record_);
+  }
+
+  void startHub(const std::string& config, const std::string& delivery = {}) {
+    HubOptions options;
+    options.pluginsJson = probe(config + R"(, "record": ")" + record_ + "\"", delivery);
+    hub_ = std::make_unique<HubProcess>(options);
+    hub_->start();
+  }
+
+  std::string post(const std::string& to = "bank.sbi") {
+    std::string payload = envelope("freeze.request", "cc.samastipur", to, example("freeze.request"),
+                                   {}, "31509260012345");
+    std::string jws = signer("cc.samastipur").sign(payload);
+    Response r = Client::as(hub_->port(), "cc.samastipur").post("/v1/messages", jws);
+    EXPECT_EQ(r.status, 202) << r;
+    return verifyJws(jws, registry(), SystemClock::instance().unixSeconds())->id().data();
+  }
+
+  rapidjson::Document status(const std::string& id) {
+    return json(Client::as(hub_->port(), "cc.samastipur").get("/v1/messages/" + id).body);
+  }
+
+  // Waits until the message's state is `state` (up to 15 s); the last status seen.
+  rapidjson::Document waitFor(const std::string& id, const std::string& state) {
+    auto deadline = std::chrono::steady_clock::now() + 15s;
+    for (;;) {
+      rapidjson::Document s = status(id);
+      if ((s.IsObject() && s.HasMember("state") && s["state"].GetString() == state) ||
+          std::chrono::steady_clock::now() > deadline)
+        return s;
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+
+  std::map<std::string, int> deliveriesById() {
+    std::map<std::string, int> calls;
+    std::ifstream in(record_);
+    std::string id;
+    int attempt;
+    while (in >> id >> attempt) ++calls[id];
+    return calls;
+  }
+};
+
+std::string str(const rapidjson::Value& v, const char* key) {
+  return v.IsObject() && v.HasMember(key) && v[key].IsString() ? v[key].GetString() : "";
+}
+
+TEST_F(DeliveryTest, MessageIsDeliveredOnceThroughItsConnector) {
+  startHub(R"("mode": "deliver")");
+  std::string id = post();
+  rapidjson::Document s = waitFor(id, "delivered");
+  EXPECT_EQ(str(s, "state"), "delivered");
+  EXPECT_EQ(s["attempts"].GetInt(), 1);
+  EXPECT_EQ(str(s, "connector"), "probe");
+  EXPECT_EQ(deliveriesById()[id], 1);
+}
+
+TEST_F(DeliveryTest, RetriesAreVisibleAndEndInDelivery) {
+  startHub(R"("fail_first": 3)", R"("initial_backoff_ms": 400, "max_backoff_ms": 400)");
+  std::string id = post();
+  // While it retries, the status shows the attempts, the last error and the next attempt.
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  rapidjson::Document s;
+  do {
+    s = status(id);
+    std::this_thread::sleep_for(20ms);
+  } while (!(s.HasMember("attempts") && s["attempts"].GetInt() >= 1) &&
+           std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(str(s, "state"), "delivering");
+  EXPECT_EQ(str(s, "last_error"), "probe: planned failure");
+  EXPECT_FALSE(str(s, "next_attempt_at").empty());
+  s = waitFor(id, "delivered");
+  EXPECT_EQ(str(s, "state"), "delivered");
+  EXPECT_EQ(s["attempts"].GetInt(), 4);
+  EXPECT_EQ(deliveriesById()[id], 4);
+}
+
+// The escalation a sender finds in its inbox about `id`, or an empty string.
+std::string escalationFor(int port, const std::string& id) {
+  Response r = Client::as(port, "cc.samastipur").get("/v1/inbox?after=0&limit=100");
+  rapidjson::Document inbox = json(r.body);
+  if (!inbox.IsObject() || !inbox.HasMember("messages")) return {};
+  for (auto& m : inbox["messages"].GetArray()) {
+    if (str(m, "type") != "hub.escalation") continue;
+    Expected<VerifiedMessage> v =
+        verifyJws(str(m, "jws"), registry(), SystemClock::instance().unixSeconds());
+    if (v && v->from() == "hub.samastipur" && str(v->envelope["body"], "message") == id)
+      return str(v->envelope["body"], "reason");
+  }
+  return {};
+}
+
+TEST_F(DeliveryTest, RejectedMessageIsDeadAndTheSenderGetsASignedEscalation) {
+  startHub(R"("mode": "reject")");
+  std::string id = post();
+  rapidjson::Document s = waitFor(id, "dead");
+  EXPECT_EQ(str(s, "state"), "dead");
+  EXPECT_EQ(str(s, "last_error"), "probe: planned rejection");
+  std::string reason;
+  for (int i = 0; i < 100 && reason.empty(); ++i) {
+    reason = escalationFor(hub_->port(), id);
+    if (reason.empty()) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(reason, "delivery_failed");
+}
+
+TEST_F(DeliveryTest, LastAttemptMakesItDeadWithEscalation) {
+  startHub(R"("fail_first": 1000)",
+           R"("initial_backoff_ms": 20, "max_backoff_ms": 40, "max_attempts": 3)");
+  std::string id = post();
+  rapidjson::Document s = waitFor(id, "dead");
+  EXPECT_EQ(str(s, "state"), "dead");
+  EXPECT_EQ(s["attempts"].GetInt(), 3);
+  EXPECT_EQ(deliveriesById()[id], 3);
+  std::string reason;
+  for (int i = 0; i < 100 && reason.empty(); ++i) {
+    reason = escalationFor(hub_->port(), id);
+    if (reason.empty()) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(reason, "delivery_failed");
+}
+
+TEST_F(DeliveryTest, AHungConnectorIsCutOffAndOtherRecipientsKeepFlowing) {
+  // The probe hangs on freeze.requests to SBI only; PNB's must still be delivered.
+  startHub(R"("mode": "hang", "hang_ms": 30000)",
+           R"("initial_backoff_ms": 100, "max_backoff_ms": 200, "timeout_ms": 300)");
+  std::string stuck = post("bank.sbi");
+  std::string flowing = post("bank.pnb");
+  EXPECT_EQ(str(waitFor(flowing, "delivered"), "state"), "delivered");
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  rapidjson::Document s;
+  do {
+    s = status(stuck);
+    std::this_thread::sleep_for(50ms);
+  } while (str(s, "last_error").empty() && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(str(s, "state"), "delivering");
+  EXPECT_EQ(str(s, "last_error"), "no answer from probe within 300 ms");
+  // And the hub still shuts down promptly with a call hanging.
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(hub_->stop(), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 8s);
+}
+
+TEST_F(DeliveryTest, KilledHubResumesDeliveriesAfterRestart) {
+  startHub(R"("fail_first": 2)", R"("initial_backoff_ms": 1000, "max_backoff_ms": 1000)");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10; ++i) ids.push_back(post(i % 2 ? "bank.pnb" : "bank.sbi"));
+  std::this_thread::sleep_for(300ms);
+  hub_->kill();  // SIGKILL while deliveries are in flight or waiting
+  hub_->start();
+  for (const std::string& id : ids)
+    EXPECT_EQ(str(waitFor(id, "delivered"), "state"), "delivered") << id;
+  std::map<std::string, int> calls = deliveriesById();
+  for (const std::string& id : ids) EXPECT_GE(calls[id], 1) << id;
+}
+
+// ---------------------------------------------------------------- the loader
+
+CommandResult servePlugins(const std::string& pluginsJson) {
+  HubOptions options;
+  options.pluginsJson = pluginsJson;
+  HubProcess hub(options);
+  return hub.runCommand({"plugins", "--config", hub.configPath()});
+}
+
+TEST(PluginLoader, ListsTheConnectorWithItsKeys) {
+  CommandResult r = servePlugins(probe(R"("mode": "deliver")"));
+  EXPECT_EQ(r.exitCode, 0) << r.output;
+  EXPECT_NE(r.output.find("probe 1.0.0"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("delivers to: bank.sbi, bank.pnb"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("fail_first (integer, default 0)"), std::string::npos) << r.output;
+}
+
+TEST(PluginLoader, RefusesAPluginBuiltForAnotherAbi) {
+  CommandResult r =
+      servePlugins(R"([{"name": "old", "library": ")" + plugin("wrong_abi_plugin") + R"("}])");
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.output.find("plugin ABI 999, this hub has ABI 1"), std::string::npos) << r.output;
+}
+
+TEST(PluginLoader, RefusesALibraryWithoutTheAbiSymbol) {
+  CommandResult r =
+      servePlugins(R"([{"name": "x", "library": ")" + plugin("missing_symbol_plugin") + R"("}])");
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.output.find("does not export dx_plugin_abi()"), std::string::npos) << r.output;
+}
+
+TEST(PluginLoader, RefusesUnknownAndIllTypedKeysNamingThem) {
+  CommandResult r = servePlugins(probe(R"("mode": "deliver", "colour": "blue")"));
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.output.find("config.colour: unknown key for probe"), std::string::npos) << r.output;
+  r = servePlugins(probe(R"("fail_first": "three")"));
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.output.find("config.fail_first: expected integer"), std::string::npos) << r.output;
+  r = servePlugins(R"([{"name": "x", "library": "/nonexistent/libdx_x.so"}])");
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.output.find("cannot load /nonexistent/libdx_x.so"), std::string::npos) << r.output;
+}
+
+TEST(PluginLoader, AConnectorWhoseStartThrowsStopsStartUpWithItsMessage) {
+  HubOptions options;
+  options.pluginsJson = probe(R"("fail_start": true)");
+  HubProcess hub(options);
+  EXPECT_THROW(hub.start(), std::runtime_error);
+  EXPECT_NE(hub.log().find("connector probe failed to start: probe was told to fail at start"),
+            std::string::npos)
+      << hub.log();
+}
+
+}  // namespace
+}  // namespace dx::test

@@ -1,0 +1,58 @@
+// A connector for testing the core's delivery: it does what its config says, and writes one line
+// per deliver() call ("<message id> <attempt>") to its record file, so tests can count
+// deliveries from outside the hub.
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "dx/connector.h"
+
+namespace {
+
+class ProbeConnector : public dx::Connector {
+ public:
+  std::string name() const override { return "probe"; }
+  std::string version() const override { return "1.0.0"; }
+  std::vector<dx::ConfigKey> configKeys() const override {
+    using T = dx::ConfigKey::Type;
+    return {{"mode", T::String, R"("deliver")", "deliver, reject or hang"},
+            {"fail_first", T::Integer, "0", "answer Retry to the first N attempts of each message"},
+            {"hang_ms", T::Integer, "60000", "how long `hang` blocks in deliver()"},
+            {"record", T::String, R"("")", "file that gets one line per deliver() call"},
+            {"fail_start", T::Boolean, "false", "throw from start()"}};
+  }
+  void start(dx::ConnectorContext&, const dx::ConnectorSettings& s) override {
+    if (s.boolean("fail_start")) throw std::runtime_error("probe was told to fail at start");
+    mode_ = s.string("mode");
+    failFirst_ = static_cast<int>(s.integer("fail_first"));
+    hangMs_ = s.integer("hang_ms");
+    record_ = s.string("record");
+  }
+  void stop() override {}
+  dx::DeliveryResult deliver(const dx::Message& m) override {
+    int attempt;
+    {
+      std::lock_guard lock(mutex_);
+      attempt = ++attempts_[m.id];
+      if (!record_.empty()) std::ofstream(record_, std::ios::app) << m.id << " " << attempt << "\n";
+    }
+    if (mode_ == "hang" && m.type == "freeze.request" && m.to == "bank.sbi")
+      std::this_thread::sleep_for(std::chrono::milliseconds(hangMs_));
+    if (attempt <= failFirst_) return dx::DeliveryResult::retry("probe: planned failure");
+    if (mode_ == "reject") return dx::DeliveryResult::reject("probe: planned rejection");
+    return dx::DeliveryResult::delivered();
+  }
+
+ private:
+  std::string mode_, record_;
+  int failFirst_ = 0;
+  std::int64_t hangMs_ = 0;
+  std::mutex mutex_;
+  std::map<std::string, int> attempts_;
+};
+
+}  // namespace
+
+DX_CONNECTOR_PLUGIN(ProbeConnector)
