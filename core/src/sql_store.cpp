@@ -87,45 +87,67 @@ MessageRecord messageAt(RecordSet& rs, std::size_t row) {
 
 // Reader connections: a fixed few, lent out and waited for (reads are short), so no request
 // ever fails because many arrive at once.
+// Binds every column of a message row to `m` (for prepared SELECTs of kMessageColumns).
+void intoMessage(Statement& st, MessageRecord& m) {
+  st, into(m.seq), into(m.id), into(m.type), into(m.from), into(m.to), into(m.ref),
+      into(m.caseId), into(m.created), into(m.acceptedAt), into(m.digest), into(m.jws),
+      into(m.receipt), into(m.state), into(m.attempts), into(m.lastError), into(m.connector),
+      into(m.nextAttemptAt);
+}
+
+// A reader connection with the lookup every POST makes prepared once (compiling SQL costs more
+// than running it).
+struct Reader {
+  explicit Reader(const std::string& path) : session("SQLite", path), findById(session) {
+    session << "PRAGMA busy_timeout=10000", now;
+    findById << "SELECT " << kMessageColumns << " FROM messages WHERE id = ?", use(id);
+    intoMessage(findById, row);
+  }
+  Session session;
+  std::string id;
+  MessageRecord row;
+  Statement findById;
+};
+
+// Reader connections: a fixed few, lent out and waited for (reads are short), so no request
+// ever fails because many arrive at once.
 class ReaderPool {
  public:
   ReaderPool(const std::string& path, std::size_t size) {
-    for (std::size_t i = 0; i < size; ++i) {
-      idle_.push_back(std::make_unique<Session>("SQLite", path));
-      *idle_.back() << "PRAGMA busy_timeout=10000", now;
-    }
+    for (std::size_t i = 0; i < size; ++i) idle_.push_back(std::make_unique<Reader>(path));
   }
   class Lease {
    public:
-    Lease(ReaderPool& pool, std::unique_ptr<Session> s) : pool_(pool), s_(std::move(s)) {}
+    Lease(ReaderPool& pool, std::unique_ptr<Reader> r) : pool_(pool), r_(std::move(r)) {}
     ~Lease() {
-      if (s_) pool_.giveBack(std::move(s_));
+      if (r_) pool_.giveBack(std::move(r_));
     }
-    Session& operator*() { return *s_; }
+    Session& operator*() { return r_->session; }
+    Reader* operator->() { return r_.get(); }
 
    private:
     ReaderPool& pool_;
-    std::unique_ptr<Session> s_;
+    std::unique_ptr<Reader> r_;
   };
   Lease get() {
     std::unique_lock lock(mutex_);
     available_.wait(lock, [&] { return !idle_.empty(); });
-    std::unique_ptr<Session> s = std::move(idle_.back());
+    std::unique_ptr<Reader> r = std::move(idle_.back());
     idle_.pop_back();
-    return Lease(*this, std::move(s));
+    return Lease(*this, std::move(r));
   }
 
  private:
-  void giveBack(std::unique_ptr<Session> s) {
+  void giveBack(std::unique_ptr<Reader> r) {
     {
       std::lock_guard lock(mutex_);
-      idle_.push_back(std::move(s));
+      idle_.push_back(std::move(r));
     }
     available_.notify_one();
   }
   std::mutex mutex_;
   std::condition_variable available_;
-  std::vector<std::unique_ptr<Session>> idle_;
+  std::vector<std::unique_ptr<Reader>> idle_;
 };
 
 template <class F>
@@ -231,13 +253,11 @@ class SqliteStore : public Store {
 
   std::optional<MessageRecord> find(const std::string& id) override {
     return guarded("message lookup", [&]() -> std::optional<MessageRecord> {
-      ReaderPool::Lease lease = readers_->get();
-      Session& s = *lease;
-      Statement st(s);
-      st << "SELECT " << kMessageColumns << " FROM messages WHERE id = ?", bind(id), now;
-      RecordSet rs(st);
-      if (rs.rowCount() == 0) return std::nullopt;
-      return messageAt(rs, 0);
+      ReaderPool::Lease reader = readers_->get();
+      reader->id = id;
+      reader->row = MessageRecord{};
+      if (reader->findById.execute() == 0) return std::nullopt;
+      return reader->row;
     });
   }
 
