@@ -3,7 +3,7 @@
 # it prints the one apt-get line to run and fails. Used by every Makefile target.
 set -euo pipefail
 
-packages=(cmake make g++ pkg-config openssl curl ca-certificates python3 python3-jwcrypto sqlite3
+packages=(cmake make g++ pkg-config openssl curl ca-certificates python3 python3-jwcrypto python3-aiosmtpd sqlite3
           libpoco-dev rapidjson-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev)
 
 missing=()
