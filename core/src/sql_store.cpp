@@ -89,10 +89,9 @@ MessageRecord messageAt(RecordSet& rs, std::size_t row) {
 // ever fails because many arrive at once.
 // Binds every column of a message row to `m` (for prepared SELECTs of kMessageColumns).
 void intoMessage(Statement& st, MessageRecord& m) {
-  st, into(m.seq), into(m.id), into(m.type), into(m.from), into(m.to), into(m.ref),
-      into(m.caseId), into(m.created), into(m.acceptedAt), into(m.digest), into(m.jws),
-      into(m.receipt), into(m.state), into(m.attempts), into(m.lastError), into(m.connector),
-      into(m.nextAttemptAt);
+  st, into(m.seq), into(m.id), into(m.type), into(m.from), into(m.to), into(m.ref), into(m.caseId),
+      into(m.created), into(m.acceptedAt), into(m.digest), into(m.jws), into(m.receipt),
+      into(m.state), into(m.attempts), into(m.lastError), into(m.connector), into(m.nextAttemptAt);
 }
 
 // A reader connection with the lookup every POST makes prepared once (compiling SQL costs more
@@ -283,14 +282,20 @@ class SqliteStore : public Store {
       ReaderPool::Lease lease = readers_->get();
       Session& s = *lease;
       Statement st(s);
-      st << "SELECT " << kMessageColumns
-         << " FROM messages WHERE connector <> '' AND state IN ('accepted', 'delivering')"
-            " ORDER BY seq LIMIT "
+      // Only what scheduling needs; the worker reads the whole message when it is its turn.
+      st << "SELECT seq, id, recipient, connector, next_attempt_at FROM messages"
+            " WHERE connector <> '' AND state IN ('accepted', 'delivering') ORDER BY seq LIMIT "
          << limit,
           now;
       RecordSet rs(st);
-      std::vector<MessageRecord> out;
-      for (std::size_t i = 0; i < rs.rowCount(); ++i) out.push_back(messageAt(rs, i));
+      std::vector<MessageRecord> out(rs.rowCount());
+      for (std::size_t i = 0; i < rs.rowCount(); ++i) {
+        out[i].seq = rs.value(0, i).convert<Poco::Int64>();
+        out[i].id = rs.value(1, i).convert<std::string>();
+        out[i].to = rs.value(2, i).convert<std::string>();
+        out[i].connector = rs.value(3, i).convert<std::string>();
+        out[i].nextAttemptAt = rs.value(4, i).convert<Poco::Int64>();
+      }
       return out;
     });
   }

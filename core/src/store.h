@@ -68,7 +68,8 @@ class Store {
   // Messages to `recipient` with seq > after, oldest first, at most `limit`.
   virtual std::vector<MessageRecord> inbox(const std::string& recipient, std::int64_t after,
                                            int limit) = 0;
-  // Messages a connector still has to deliver (accepted or delivering), oldest first.
+  // Messages a connector still has to deliver (accepted or delivering), oldest first; only
+  // seq, id, to, connector and nextAttemptAt are filled in.
   virtual std::vector<MessageRecord> pendingDeliveries(int limit) = 0;
   // Ids of the messages whose ref is `id`, oldest first.
   virtual std::vector<std::string> replies(const std::string& id) = 0;
