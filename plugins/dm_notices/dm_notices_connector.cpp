@@ -261,9 +261,11 @@ DeliveryResult DmNoticesConnector::deliver(const Message& message) {
       return DeliveryResult::reject("dm_notices has no e-mail address or endpoint for " +
                                     message.to);
 
-    // A Retry after the mail went out (the HTTPS push failed) sends the mail again on the next
-    // attempt if this process has restarted in between (within one run it is skipped, see
-    // mailed_): with the same Message-ID, <notice id>@<hub id>, on which receivers deduplicate.
+    // A Retry after the mail went out sends the mail again, with the same Message-ID
+    // (<notice id>@<hub id>), on which receivers deduplicate. That happens when the HTTPS push
+    // failed and this process restarted before the next attempt (within one run the mail is not
+    // repeated, see mailed_), and when the connection broke after the server had the whole mail
+    // but before its 250 reached us (SMTP cannot tell us then whether it kept it).
     if (recipients != settings_.recipients.end() && !alreadyMailed(message.id)) {
       Mail mail;
       try {

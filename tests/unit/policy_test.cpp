@@ -20,6 +20,12 @@ TEST(Policy, AllowsTheSixFlowsOfTheDesign) {
   EXPECT_TRUE(policy().find("dm_office", "notice.ack", "sp_office"));
 }
 
+TEST(Policy, OnlyTheHubEscalates) {
+  for (const char* role : {"cyber_cell", "sp_office", "station", "bank", "dm_office"})
+    EXPECT_TRUE(policy().find("hub", "hub.escalation", role)) << role;
+  EXPECT_FALSE(policy().find("cyber_cell", "hub.escalation", "bank"));
+}
+
 TEST(Policy, DeniesEverythingElse) {
   EXPECT_FALSE(policy().find("station", "freeze.request", "bank"));
   EXPECT_FALSE(policy().find("bank", "freeze.request", "bank"));
@@ -27,7 +33,8 @@ TEST(Policy, DeniesEverythingElse) {
   EXPECT_FALSE(policy().find("bank", "freeze.response", "sp_office"));
   EXPECT_FALSE(policy().find("dm_office", "notice.awareness", "sp_office"));
   EXPECT_FALSE(policy().find("cyber_cell", "hub.receipt", "bank"));
-  EXPECT_FALSE(policy().find("hub", "hub.escalation", "cyber_cell"));  // the hub makes these itself
+  EXPECT_FALSE(policy().find("hub", "hub.receipt", "cyber_cell"));  // receipts are answers, not messages
+  EXPECT_FALSE(policy().find("bank", "hub.escalation", "cyber_cell"));
   EXPECT_FALSE(policy().find("station", "station.record", "bank"));
   EXPECT_FALSE(policy().find("", "", ""));
 }

@@ -25,8 +25,9 @@ struct HttpResponse {
 // caller), reconnecting when one has gone stale.
 class HttpsClient {
  public:
-  // `baseUrl` like https://127.0.0.1:9443; the server must chain to identity.ca (and not be on
-  // identity.crl) and present a certificate naming the URL's host; identity.cert/key are ours.
+  // `baseUrl` like https://127.0.0.1:9443: only its scheme, host and port are used (callers
+  // give whole paths). The server must chain to identity.ca (and not be on identity.crl) and
+  // present a certificate naming the URL's host; identity.cert/key are ours.
   HttpsClient(const std::string& baseUrl, const TlsIdentity& identity, int timeoutMs = 10000);
   ~HttpsClient();
   HttpResponse post(const std::string& path, const std::string& contentType,
