@@ -117,17 +117,22 @@ void StationRecordsConnector::stop() {
 
 void StationRecordsConnector::run() {
   while (!stopping_) {
-    pollOnce();
+    pass(stopping_);
     std::unique_lock lock(waitMutex_);
     wake_.wait_for(lock, poll_, [this] { return stopping_.load(); });
   }
 }
 
 void StationRecordsConnector::pollOnce() {
-  std::lock_guard pass(passMutex_);
+  static const std::atomic<bool> kNever{false};
+  pass(kNever);
+}
+
+void StationRecordsConnector::pass(const std::atomic<bool>& stopping) {
+  std::lock_guard lock(passMutex_);
   if (!source_) return;
   try {
-    source_->pollOnce(stopping_);
+    source_->pollOnce(stopping);
   } catch (const std::exception& e) {
     context_->logger().error(std::string("station_records: ") + e.what());
   }

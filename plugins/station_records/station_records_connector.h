@@ -43,7 +43,8 @@ class StationRecordsConnector : public Connector {
   DeliveryResult deliver(const Message& message) override;
 
   // One pass of the watcher (what the thread does every poll_ms), run now in the caller's
-  // thread; a pass already running in the watcher is waited for. For tests and operators.
+  // thread, also after stop(); a pass running in the watcher is waited for. For tests and
+  // operators.
   void pollOnce();
   // After start(): the station side's outbox and the district side's record book.
   Outbox& outbox() { return *outbox_; }
@@ -51,6 +52,7 @@ class StationRecordsConnector : public Connector {
 
  private:
   void run();
+  void pass(const std::atomic<bool>& stopping);
 
   ConnectorContext* context_ = nullptr;
   std::chrono::milliseconds poll_{1000};
