@@ -87,7 +87,7 @@ void DeliveryEngine::stop() {
   changed_.notify_all();
   if (scheduler_.joinable()) scheduler_.join();
   std::unique_lock lock(mutex_);
-  changed_.wait(lock, [&] { return running_ == 0; });
+  changed_.wait(lock, [&] { return running_ == 0 && unwritten_ == 0; });
 }
 
 std::chrono::milliseconds DeliveryEngine::backoff(const RetryPolicy& policy, int attempts) {
@@ -118,6 +118,7 @@ void DeliveryEngine::run() {
     lock.lock();
     std::set<std::string> seen;  // first in first out: only each recipient's oldest is eligible
     for (MessageRecord& m : pending) {
+      if (settling_.count(m.id)) continue;  // its outcome is being written
       if (!seen.insert(m.to).second || busy_.count(m.to)) continue;
       PluginEntry* plugin = plugins_.find(m.connector);
       if (!plugin) continue;  // its connector is no longer configured: it waits in the inbox
@@ -129,7 +130,7 @@ void DeliveryEngine::run() {
       busy_.insert(m.to);
       ++running_;
       std::thread([this, m = std::move(m), plugin]() mutable {
-        attempt(std::move(m), *plugin);
+        deliverInOrder(std::move(m), *plugin);
       }).detach();
     }
     changed_.wait_for(lock, std::chrono::milliseconds(std::max<std::int64_t>(1, nextDue - now)),
@@ -137,7 +138,34 @@ void DeliveryEngine::run() {
   }
 }
 
-void DeliveryEngine::attempt(MessageRecord pending, PluginEntry& plugin) {
+void DeliveryEngine::deliverInOrder(MessageRecord first, PluginEntry& plugin) {
+  const std::string recipient = first.to;
+  std::optional<MessageRecord> next = std::move(first);
+  while (next && attempt(*next, plugin)) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) break;
+    }
+    std::int64_t seq = next->seq;
+    try {
+      next = store_.nextPendingFor(next->to, seq);
+    } catch (const std::exception&) {
+      next.reset();  // the scheduler's next scan picks it up
+    }
+    if (!next || next->connector != plugin.name || next->nextAttemptAt > unixMs(clock_)) break;
+    std::lock_guard lock(mutex_);
+    if (settling_.count(next->id)) break;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    busy_.erase(recipient);
+    --running_;
+    woken_ = true;
+  }
+  changed_.notify_all();
+}
+
+bool DeliveryEngine::attempt(const MessageRecord& pending, PluginEntry& plugin) {
   auto started = std::chrono::steady_clock::now();
   std::optional<MessageRecord> stored;
   try {
@@ -145,34 +173,17 @@ void DeliveryEngine::attempt(MessageRecord pending, PluginEntry& plugin) {
   } catch (const std::exception& e) {
     log_.error("delivery: cannot read %s: %s", pending.id, std::string(e.what()));
   }
-  if (!stored) {  // unreadable now: the next scan tries again
-    std::lock_guard lock(mutex_);
-    busy_.erase(pending.to);
-    --running_;
-    changed_.notify_all();
-    return;
-  }
-  const MessageRecord& message = *stored;
+  if (!stored) return false;  // unreadable now: the next scan tries again
   std::optional<DeliveryResult> result =
-      callWithTimeout(plugin, toMessage(message), plugin.retry.timeout);
+      callWithTimeout(plugin, toMessage(*stored), plugin.retry.timeout);
   if (!result)
     result = DeliveryResult::retry("no answer from " + plugin.name + " within " +
                                    std::to_string(plugin.retry.timeout.count()) + " ms");
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics_.observeDelivery(plugin.name, seconds);
-  try {
-    settle(message, plugin, *result);
-  } catch (const std::exception& e) {
-    log_.error("delivery: %s: cannot record the outcome: %s", message.id, std::string(e.what()));
-  }
-  {
-    std::lock_guard lock(mutex_);
-    busy_.erase(message.to);
-    --running_;
-    woken_ = true;
-  }
-  changed_.notify_all();
+  settle(*stored, plugin, *result);
+  return result->kind == DeliveryResult::Kind::Delivered;
 }
 
 void DeliveryEngine::settle(const MessageRecord& m, PluginEntry& plugin,
@@ -208,11 +219,28 @@ void DeliveryEngine::settle(const MessageRecord& m, PluginEntry& plugin,
       break;
   }
   metrics_.countDelivery(plugin.name, event);
-  bool written = journal_.write([&](Journal::Transaction& tx) {
-    tx.store.setDelivery(m.id, state, attempts, result.reason, next);
-    tx.audit({0, {}, event, m.id, m.digest, m.from, m.to, m.type, outcome, plugin.name, {}});
-  });
-  if (!written) throw StoreError("the journal could not write");
+  {
+    std::lock_guard lock(mutex_);
+    settling_.insert(m.id);
+    ++unwritten_;
+  }
+  journal_.writeLater(
+      [m, state, event, outcome, attempts, next, reason = result.reason,
+       connector = plugin.name](Journal::Transaction& tx) {
+        tx.store.setDelivery(m.id, state, attempts, reason, next);
+        tx.audit({0, {}, event, m.id, m.digest, m.from, m.to, m.type, outcome, connector, {}});
+      },
+      [this, id = m.id](bool written) {
+        if (!written)
+          log_.error("delivery: the outcome for %s was not stored; it will be retried", id);
+        {
+          std::lock_guard lock(mutex_);
+          settling_.erase(id);
+          --unwritten_;
+          woken_ = true;
+        }
+        changed_.notify_all();
+      });
   log_.information("delivery %s %s -> %s via %s: %s", m.type, m.id.substr(0, 8), m.to, plugin.name,
                    event + (result.reason.empty() ? "" : " (" + result.reason + ")"));
   if (state == "dead") escalate_(m, "delivery_failed", outcome);

@@ -45,7 +45,13 @@ class DeliveryEngine {
 
  private:
   void run();
-  void attempt(MessageRecord message, PluginEntry& plugin);
+  // Delivers `first`, then the recipient's next due messages in order, until one is not
+  // delivered, none is due, or the engine stops; then frees the recipient.
+  void deliverInOrder(MessageRecord first, PluginEntry& plugin);
+  // One attempt; false when the recipient's queue must wait (not delivered).
+  bool attempt(const MessageRecord& pending, PluginEntry& plugin);
+  // Records the outcome through the journal without waiting for the commit; until it is
+  // durable the message is in settling_, so the scheduler does not hand it out again.
   void settle(const MessageRecord& message, PluginEntry& plugin, const DeliveryResult& result);
   std::chrono::milliseconds backoff(const RetryPolicy& policy, int attempts);
 
@@ -60,8 +66,10 @@ class DeliveryEngine {
 
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::set<std::string> busy_;  // recipients with an attempt in flight
-  int running_ = 0;             // attempts in flight
+  std::set<std::string> busy_;      // recipients with an attempt in flight
+  std::set<std::string> settling_;  // messages whose outcome is not yet durable
+  int running_ = 0;                 // recipients being worked
+  int unwritten_ = 0;               // outcomes handed to the journal, not yet written
   bool woken_ = false, stopping_ = false;
   std::mt19937_64 random_{std::random_device{}()};
   std::thread scheduler_;

@@ -14,6 +14,7 @@ struct Journal::Job {
   std::function<void(Transaction&)> work;
   Result result{Outcome::Unavailable, {}, 0, {}};
   std::promise<void> done;
+  std::function<void(bool)> whenWritten;  // set: nobody waits; called, then the job deleted
 };
 
 void Journal::Transaction::audit(AuditEntry entry) {
@@ -57,7 +58,7 @@ void Journal::enqueue(Job& job) {
     std::lock_guard lock(mutex_);
     if (stopping_) {
       job.result = {Outcome::Unavailable, {}, 0, "the hub is shutting down"};
-      job.done.set_value();
+      finish(&job);
       return;
     }
     queue_.push_back(&job);
@@ -85,6 +86,23 @@ bool Journal::write(std::function<void(Transaction&)> work) {
   enqueue(job);
   done.wait();
   return job.result.outcome != Outcome::Unavailable;
+}
+
+void Journal::writeLater(std::function<void(Transaction&)> work,
+                         std::function<void(bool written)> whenWritten) {
+  auto* job = new Job;
+  job->work = std::move(work);
+  job->whenWritten = std::move(whenWritten);
+  enqueue(*job);
+}
+
+void Journal::finish(Job* job) {
+  if (!job->whenWritten) {
+    job->done.set_value();
+    return;
+  }
+  job->whenWritten(job->result.outcome != Outcome::Unavailable);
+  delete job;
 }
 
 bool Journal::record(AuditEntry entry, const std::string& state) {
@@ -182,7 +200,7 @@ void Journal::run() {
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     metrics_.observeCommit(seconds, batch.size());
-    for (Job* job : batch) job->done.set_value();
+    for (Job* job : batch) finish(job);
     batch.clear();
   }
 }

@@ -63,6 +63,10 @@ class Journal {
   // Runs `work` inside the next group commit; blocks until durable. False if the store failed
   // (nothing of `work` remains). `work` must only write: it runs on the journal's thread.
   bool write(std::function<void(Transaction&)> work);
+  // The same without waiting: `whenWritten(true)` is called on the journal's thread once the
+  // work is durable, `whenWritten(false)` if the store failed (nothing of it remains).
+  void writeLater(std::function<void(Transaction&)> work,
+                  std::function<void(bool written)> whenWritten);
 
   // Stops accepting work and writes what is queued; idempotent.
   void stop();
@@ -73,6 +77,7 @@ class Journal {
   void run();
   void process(Job& job, Transaction& tx);
   void enqueue(Job& job);
+  void finish(Job* job);
 
   Store& store_;
   const Signer& hub_;

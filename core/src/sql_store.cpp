@@ -300,6 +300,29 @@ class SqliteStore : public Store {
     });
   }
 
+  std::optional<MessageRecord> nextPendingFor(const std::string& recipient,
+                                              std::int64_t afterSeq) override {
+    return guarded("next pending delivery", [&]() -> std::optional<MessageRecord> {
+      ReaderPool::Lease lease = readers_->get();
+      Session& s = *lease;
+      Statement st(s);
+      Poco::Int64 after = afterSeq;
+      st << "SELECT seq, id, recipient, connector, next_attempt_at FROM messages"
+            " WHERE recipient = ? AND seq > ? AND connector <> ''"
+            " AND state IN ('accepted', 'delivering') ORDER BY seq LIMIT 1",
+          bind(recipient), bind(after), now;
+      RecordSet rs(st);
+      if (rs.rowCount() == 0) return std::nullopt;
+      MessageRecord m;
+      m.seq = rs.value(0, 0).convert<Poco::Int64>();
+      m.id = rs.value(1, 0).convert<std::string>();
+      m.to = rs.value(2, 0).convert<std::string>();
+      m.connector = rs.value(3, 0).convert<std::string>();
+      m.nextAttemptAt = rs.value(4, 0).convert<Poco::Int64>();
+      return m;
+    });
+  }
+
   std::vector<std::string> replies(const std::string& id) override {
     return guarded("replies", [&] {
       ReaderPool::Lease lease = readers_->get();

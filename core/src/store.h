@@ -71,6 +71,10 @@ class Store {
   // Messages a connector still has to deliver (accepted or delivering), oldest first; only
   // seq, id, to, connector and nextAttemptAt are filled in.
   virtual std::vector<MessageRecord> pendingDeliveries(int limit) = 0;
+  // The oldest message to `recipient` after `afterSeq` that a connector still has to deliver
+  // (filled in as pendingDeliveries does), if any.
+  virtual std::optional<MessageRecord> nextPendingFor(const std::string& recipient,
+                                                      std::int64_t afterSeq) = 0;
   // Ids of the messages whose ref is `id`, oldest first.
   virtual std::vector<std::string> replies(const std::string& id) = 0;
   // Every audit entry in seq order; `visit` returns false to stop.

@@ -47,6 +47,9 @@ class FailingStore : public Store {
   std::vector<MessageRecord> pendingDeliveries(int limit) override {
     return inner_.pendingDeliveries(limit);
   }
+  std::optional<MessageRecord> nextPendingFor(const std::string& r, std::int64_t a) override {
+    return inner_.nextPendingFor(r, a);
+  }
   std::optional<std::pair<std::string, std::string>> writerFindDigest(
       const std::string& id) override {
     return inner_.writerFindDigest(id);
