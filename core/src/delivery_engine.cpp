@@ -174,6 +174,11 @@ bool DeliveryEngine::attempt(const MessageRecord& pending, PluginEntry& plugin) 
     log_.error("delivery: cannot read %s: %s", pending.id, std::string(e.what()));
   }
   if (!stored) return false;  // unreadable now: the next scan tries again
+  // The scan that chose it may have read the store before its last outcome was written: the
+  // fresh row decides (already delivered, dead or answered; or not due yet after a retry).
+  if ((stored->state != "accepted" && stored->state != "delivering") ||
+      stored->nextAttemptAt > unixMs(clock_))
+    return false;
   std::optional<DeliveryResult> result =
       callWithTimeout(plugin, toMessage(*stored), plugin.retry.timeout);
   if (!result)

@@ -105,6 +105,21 @@ TEST_F(DeliveryTest, MessageIsDeliveredOnceThroughItsConnector) {
   EXPECT_EQ(deliveriesById()[id], 1);
 }
 
+TEST_F(DeliveryTest, ManyMessagesToOneRecipientAreEachDeliveredExactlyOnce) {
+  startHub(R"("mode": "deliver")");
+  std::vector<std::string> ids(240);
+  std::vector<std::thread> posters;
+  for (int t = 0; t < 8; ++t)
+    posters.emplace_back([&, t] {
+      for (int i = t; i < 240; i += 8) ids[i] = post();
+    });
+  for (auto& p : posters) p.join();
+  for (const std::string& id : ids) EXPECT_EQ(str(waitFor(id, "delivered"), "state"), "delivered");
+  std::map<std::string, int> calls = deliveriesById();
+  EXPECT_EQ(calls.size(), ids.size());
+  for (const std::string& id : ids) EXPECT_EQ(calls[id], 1) << id;
+}
+
 TEST_F(DeliveryTest, RetriesAreVisibleAndEndInDelivery) {
   startHub(R"("fail_first": 3)", R"("initial_backoff_ms": 400, "max_backoff_ms": 400)");
   std::string id = post();
