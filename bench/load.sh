@@ -86,6 +86,24 @@ PY
 )
 echo "signature ceiling: $ceiling msgs/s ($(nproc) cores x 1 / (Ed25519 verify + P-256 sign))"
 
+# The disk's own limit for durable commits: 4 KiB written and fsync'd, 200 times, where the
+# hub's database lives. Every receipt waits for one such commit (shared by its batch).
+fsyncs=$("$PY" - "$out" <<'PY'
+import os, sys, time
+path = os.path.join(sys.argv[1], "fsync-probe")
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+started = time.perf_counter()
+for _ in range(200):
+    os.write(fd, b"x" * 4096)
+    os.fsync(fd)
+elapsed = time.perf_counter() - started
+os.close(fd)
+os.unlink(path)
+print(f"{200 / elapsed:.0f}")
+PY
+)
+echo "fsync ceiling: $fsyncs durable commits/s on this disk"
+
 # ---------------------------------------------------------------- PKI, config, the hub
 certs/make-dev-pki.sh "$pki" >/dev/null
 port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -168,9 +186,10 @@ timeout 60 "$build/dx_load" "${client[@]}" --connections "$CONNECTIONS" --durati
 kill -0 "$hub_pid" 2>/dev/null || die "the hub died during the run (see $out/hub.log)"
 
 # ---------------------------------------------------------------- the table
-"$PY" - "$out" "$ceiling" "$(nproc)" "${hwm_kb:-0}" "${rss_kb:-0}" <<'PY'
+"$PY" - "$out" "$ceiling" "$(nproc)" "${hwm_kb:-0}" "${rss_kb:-0}" "$fsyncs" <<'PY'
 import json, sys
 out, ceiling, cores, hwm_kb, rss_kb = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+fsyncs = float(sys.argv[6])
 h = json.load(open(f"{out}/load-healthz.json"))
 p = json.load(open(f"{out}/load-peak.json"))
 c = json.load(open(f"{out}/load-half.json"))
@@ -212,6 +231,9 @@ if commits:
                     "busy_fraction": metrics.get("dxhub_store_commit_seconds_sum", 0) / p["interval_s"]}
     rows.append(("hub group commits during peak", "{commits:.0f}, mean batch {mean_batch:.1f}, "
                  "mean {mean_commit_ms:.1f} ms, writer busy {busy_fraction:.0%}".format(**group_commit)))
+    rows.append(("  fsync ceiling of this disk", f"{fsyncs:.0f} commits/s; at batch "
+                 f"{group_commit['mean_batch']:.1f} that bounds receipts near "
+                 f"{fsyncs * group_commit['mean_batch']:.0f}/s"))
 for name, run in (("peak", p), ("half load", c)):
     if run.get("pool_exhausted"):
         rows.append(("note", f"{name}: the pre-signed pool ({run['presigned']}) ran out after {run['interval_s']:.1f} s"))
@@ -232,6 +254,7 @@ result = {
                   "latency_ms": c["latency_ms"], "latency_from": c["latency_from"]},
     "hub_rss_kib": {"max_vmrss_during_peak": rss_kb, "vmhwm_after_peak": hwm_kb},
     "group_commit_during_peak": group_commit,
+    "fsync_per_s": fsyncs,
     "runs": {"healthz": h, "peak": p, "half": c},
 }
 json.dump(result, open(f"{out}/hub.json", "w"), indent=2)
