@@ -28,6 +28,7 @@ test: build
 bench: build pki
 	@bench/run.sh $(BUILD)
 	@bench/load.sh $(BUILD)
+	@bench/delivery.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -70,6 +70,15 @@ void DeliveryEngine::start() {
   scheduler_ = std::thread([this] { run(); });
 }
 
+void DeliveryEngine::accepted(const std::string& id) {
+  {
+    std::lock_guard lock(mutex_);
+    if (acceptedAt_.size() < 1000000) acceptedAt_.emplace(id, std::chrono::steady_clock::now());
+    woken_ = true;
+  }
+  changed_.notify_all();
+}
+
 void DeliveryEngine::wake() {
   {
     std::lock_guard lock(mutex_);
@@ -228,6 +237,15 @@ void DeliveryEngine::settle(const MessageRecord& m, PluginEntry& plugin,
     std::lock_guard lock(mutex_);
     settling_.insert(m.id);
     ++unwritten_;
+    if (state != "delivering") {
+      auto it = acceptedAt_.find(m.id);
+      if (it != acceptedAt_.end()) {
+        if (state == "delivered")
+          metrics_.observeDeliveryLatency(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second).count());
+        acceptedAt_.erase(it);
+      }
+    }
   }
   journal_.writeLater(
       [m, state, event, outcome, attempts, next, reason = result.reason,

@@ -40,7 +40,9 @@ class DeliveryEngine {
   void start();
   // Stops picking new work and waits for attempts in flight (each is bounded by its timeout).
   void stop();
-  // A message was accepted: look for work now rather than at the next poll.
+  // A message was accepted: look for work now rather than at the next poll (and time it, for the
+  // accepted-to-delivered latency).
+  void accepted(const std::string& id);
   void wake();
 
  private:
@@ -68,6 +70,7 @@ class DeliveryEngine {
   std::condition_variable changed_;
   std::set<std::string> busy_;      // recipients with an attempt in flight
   std::set<std::string> settling_;  // messages whose outcome is not yet durable
+  std::map<std::string, std::chrono::steady_clock::time_point> acceptedAt_;  // since this start
   int running_ = 0;                 // recipients being worked
   int unwritten_ = 0;               // outcomes handed to the journal, not yet written
   bool woken_ = false, stopping_ = false;

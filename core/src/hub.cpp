@@ -96,7 +96,7 @@ void ConnectorSubsystem::initialize(Poco::Util::Application&) {
         PluginEntry* p = plugins->route(to, type);
         return p ? p->name : std::string();
       },
-      [delivery = s_.delivery.get()] { delivery->wake(); });
+      [delivery = s_.delivery.get()](const std::string& id) { delivery->accepted(id); });
   for (auto& entry : s_.plugins->entries()) {
     s_.contexts.push_back(
         std::make_unique<HubConnectorContext>(s_.config, *entry, *s_.pipeline, *s_.store));

@@ -54,7 +54,8 @@ void Histogram::write(std::string& out, const std::string& name) const {
 Metrics::Metrics()
     : receiptLatency_({0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}),
       commitLatency_({0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.1}),
-      batchSize_({1, 2, 4, 8, 16, 32, 64, 128, 256}) {}
+      batchSize_({1, 2, 4, 8, 16, 32, 64, 128, 256}),
+      deliveryLatency_({0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60}) {}
 
 void Metrics::countRequest(std::string_view route, int status) {
   std::lock_guard lock(mutex_);
@@ -126,6 +127,9 @@ std::string Metrics::render() const {
   out += "# HELP dxhub_store_commit_seconds Time of one group commit (with fsync).\n";
   out += "# TYPE dxhub_store_commit_seconds histogram\n";
   commitLatency_.write(out, "dxhub_store_commit_seconds");
+  out += "# HELP dxhub_delivery_latency_seconds From acceptance to delivery (this run's messages).\n";
+  out += "# TYPE dxhub_delivery_latency_seconds histogram\n";
+  deliveryLatency_.write(out, "dxhub_delivery_latency_seconds");
   out += "# HELP dxhub_store_commit_batch Messages and audit entries per group commit.\n";
   out += "# TYPE dxhub_store_commit_batch histogram\n";
   batchSize_.write(out, "dxhub_store_commit_batch");

@@ -36,6 +36,7 @@ class Metrics {
   void observeReceiptLatency(double seconds) { receiptLatency_.observe(seconds); }
   void observeCommit(double seconds, std::size_t batch);
   void observeDelivery(std::string_view connector, double seconds);
+  void observeDeliveryLatency(double seconds) { deliveryLatency_.observe(seconds); }
   void countDelivery(std::string_view connector, std::string_view outcome);
   // Gauges read at scrape time (queue depth, …).
   void addGauge(std::string name, std::string help, std::function<double()> read);
@@ -47,7 +48,7 @@ class Metrics {
   std::map<std::pair<std::string, int>, std::uint64_t> requests_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> messages_, deliveries_;
   std::map<std::string, std::pair<double, std::uint64_t>> deliverySeconds_;  // sum, count
-  Histogram receiptLatency_, commitLatency_, batchSize_;
+  Histogram receiptLatency_, commitLatency_, batchSize_, deliveryLatency_;
   struct Gauge {
     std::string name, help;
     std::function<double()> read;

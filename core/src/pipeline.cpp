@@ -44,7 +44,7 @@ Pipeline::Pipeline(const HubConfig& config, const Registry& registry, const Poli
 
 void Pipeline::setRouting(
     std::function<std::string(const std::string& to, const std::string& type)> route,
-    std::function<void()> accepted) {
+    std::function<void(const std::string& id)> accepted) {
   route_ = std::move(route);
   accepted_ = std::move(accepted);
 }
@@ -166,7 +166,7 @@ Outcome Pipeline::submit(std::string_view jws, const std::string& client) {
   switch (r.outcome) {
     case Journal::Outcome::Accepted:
       metrics_.countMessage(type, "accepted");
-      if (!connector.empty() && accepted_) accepted_();
+      if (!connector.empty() && accepted_) accepted_(std::string(id));
       return {202, "accepted", std::move(r.receipt), std::string(id), std::string(type)};
     case Journal::Outcome::Duplicate:
       metrics_.countMessage(type, "duplicate");

@@ -43,9 +43,9 @@ class Pipeline {
   Outcome submit(std::string_view jws, const std::string& client);
 
   // Where accepted messages go: `route(to, type)` names the connector that delivers them ("" for
-  // the recipient's inbox), and `accepted()` is told after each one routed to a connector.
+  // the recipient's inbox), and `accepted(id)` is told after each one routed to a connector.
   void setRouting(std::function<std::string(const std::string& to, const std::string& type)> route,
-                  std::function<void()> accepted);
+                  std::function<void(const std::string& id)> accepted);
 
   // Refusals found before the pipeline (size limit, content type, …): audited the same way.
   Outcome refuse(const Problem& problem, const std::string& client);
@@ -69,7 +69,7 @@ class Pipeline {
   // the group commit holds no slot.
   std::counting_semaphore<1024> cpu_;
   std::function<std::string(const std::string&, const std::string&)> route_;
-  std::function<void()> accepted_;
+  std::function<void(const std::string&)> accepted_;
 };
 
 }  // namespace dx
