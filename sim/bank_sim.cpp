@@ -453,17 +453,28 @@ class Bank {
       return out;
     }
     try {
-      dx::Certificate cert = dx::Certificate::fromPemFile(o_.pki + "/" + kid + ".crt");
-      if (cert.thumbprint() != thumb || cert.participantId() != kid) {
+      // A sender's certificate is read and checked once (a bank's system would cache it too).
+      std::shared_ptr<const dx::Certificate> cert;
+      {
+        std::lock_guard<std::mutex> lock(certMutex_);
+        auto it = certs_.find(kid);
+        if (it == certs_.end()) {
+          auto loaded = std::make_shared<const dx::Certificate>(
+              dx::Certificate::fromPemFile(o_.pki + "/" + kid + ".crt"));
+          if (std::optional<std::string> why =
+                  trust_.verify(*loaded, dx::SystemClock::instance().unixSeconds())) {
+            out.error = refuse(401, "cert_invalid", *why);
+            return out;
+          }
+          it = certs_.emplace(kid, loaded).first;
+        }
+        cert = it->second;
+      }
+      if (cert->thumbprint() != thumb || cert->participantId() != kid) {
         out.error = refuse(401, "unknown_key", "x5t#S256 is not the certificate of " + kid);
         return out;
       }
-      if (std::optional<std::string> why =
-              trust_.verify(cert, dx::SystemClock::instance().unixSeconds())) {
-        out.error = refuse(401, "cert_invalid", *why);
-        return out;
-      }
-      if (!dx::verifyBytes(*alg, cert.publicKey(), parts->signingInput, parts->signature)) {
+      if (!dx::verifyBytes(*alg, cert->publicKey(), parts->signingInput, parts->signature)) {
         out.error = refuse(401, "bad_signature", "signature does not verify with " + kid);
         return out;
       }
@@ -670,6 +681,8 @@ class Bank {
   Scenario scenario_;
   dx::Signer signer_;
   dx::TrustStore trust_;
+  std::mutex certMutex_;
+  std::map<std::string, std::shared_ptr<const dx::Certificate>> certs_;
   std::unique_ptr<dx::HttpsClient> hub_;
   std::string refPrefix_;
   std::atomic<int> refCounter_{0};

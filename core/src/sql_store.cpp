@@ -97,15 +97,23 @@ void intoMessage(Statement& st, MessageRecord& m) {
 // A reader connection with the lookup every POST makes prepared once (compiling SQL costs more
 // than running it).
 struct Reader {
-  explicit Reader(const std::string& path) : session("SQLite", path), findById(session) {
+  explicit Reader(const std::string& path)
+      : session("SQLite", path), findById(session), nextPending(session) {
     session << "PRAGMA busy_timeout=10000", now;
     findById << "SELECT " << kMessageColumns << " FROM messages WHERE id = ?", use(id);
     intoMessage(findById, row);
+    // The delivery engine asks this after every delivery to a recipient.
+    nextPending << "SELECT seq, id, recipient, connector, next_attempt_at FROM messages"
+                   " WHERE recipient = ? AND seq > ? AND connector <> ''"
+                   " AND state IN ('accepted', 'delivering') ORDER BY seq LIMIT 1",
+        use(recipient), use(afterSeq), into(row.seq), into(row.id), into(row.to),
+        into(row.connector), into(row.nextAttemptAt);
   }
   Session session;
-  std::string id;
+  std::string id, recipient;
+  Poco::Int64 afterSeq = 0;
   MessageRecord row;
-  Statement findById;
+  Statement findById, nextPending;
 };
 
 // Reader connections: a fixed few, lent out and waited for (reads are short), so no request
@@ -303,23 +311,12 @@ class SqliteStore : public Store {
   std::optional<MessageRecord> nextPendingFor(const std::string& recipient,
                                               std::int64_t afterSeq) override {
     return guarded("next pending delivery", [&]() -> std::optional<MessageRecord> {
-      ReaderPool::Lease lease = readers_->get();
-      Session& s = *lease;
-      Statement st(s);
-      Poco::Int64 after = afterSeq;
-      st << "SELECT seq, id, recipient, connector, next_attempt_at FROM messages"
-            " WHERE recipient = ? AND seq > ? AND connector <> ''"
-            " AND state IN ('accepted', 'delivering') ORDER BY seq LIMIT 1",
-          bind(recipient), bind(after), now;
-      RecordSet rs(st);
-      if (rs.rowCount() == 0) return std::nullopt;
-      MessageRecord m;
-      m.seq = rs.value(0, 0).convert<Poco::Int64>();
-      m.id = rs.value(1, 0).convert<std::string>();
-      m.to = rs.value(2, 0).convert<std::string>();
-      m.connector = rs.value(3, 0).convert<std::string>();
-      m.nextAttemptAt = rs.value(4, 0).convert<Poco::Int64>();
-      return m;
+      ReaderPool::Lease reader = readers_->get();
+      reader->recipient = recipient;
+      reader->afterSeq = afterSeq;
+      reader->row = MessageRecord{};
+      if (reader->nextPending.execute() == 0) return std::nullopt;
+      return reader->row;
     });
   }
 
