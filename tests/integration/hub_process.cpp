@@ -239,28 +239,9 @@ void HubProcess::writeConfig() {
       << ", \"freshness_seconds\": " << options_.freshnessSeconds
       << ", \"max_connections\": " << options_.maxConnections
       << ", \"workers\": " << options_.workers << ", \"queue\": " << options_.queue
-      << ", \"read_timeout_ms\": " << options_.readTimeoutMs
-      << "},\n"
-      // cc.samastipur also has the revoked, expired and foreign test certificates registered, so
-      // that a message or connection using them reaches the certificate checks (as in the unit
-      // tests' writeConfig()).
-      << R"( "participants": [
-  {"id": "cc.samastipur", "role": "cyber_cell", "certs": [)"
-      << q(pki + "/cc.samastipur.crt") << ", " << q(pki + "/test/revoked.crt") << ", "
-      << q(pki + "/test/expired.crt") << ", " << q(pki + "/test/foreign.crt") << R"(]},
-  {"id": "sp.samastipur", "role": "sp_office"},
-  {"id": "dm.samastipur", "role": "dm_office"},
-  {"id": "bank.sbi", "role": "bank", "ifsc_prefixes": ["SBIN"]},
-  {"id": "bank.pnb", "role": "bank", "ifsc_prefixes": ["PUNB"]},
-  {"id": "bank.hdfc", "role": "bank", "key_type": "p256", "ifsc_prefixes": ["HDFC"]},
-  {"id": "ps.samastipur.nagar", "role": "station"},
-  {"id": "ps.samastipur.mufassil", "role": "station"},
-  {"id": "ps.samastipur.kalyanpur", "role": "station"},
-  {"id": "ps.samastipur.dalsinghsarai", "role": "station"},
-  {"id": "ps.samastipur.rosera", "role": "station"}
- ],
- "plugins": )"
-      << options_.pluginsJson << "\n}\n";
+      << ", \"read_timeout_ms\": " << options_.readTimeoutMs << "},\n"
+      << " \"participants\": " << participantsJson(pki)
+      << ",\n \"plugins\": " << options_.pluginsJson << "\n}\n";
   if (!out) throw std::runtime_error("cannot write " + configPath_);
 }
 

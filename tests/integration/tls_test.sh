@@ -14,16 +14,7 @@ cleanup() {
 }
 trap cleanup EXIT
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-# The default config with the test PKI, a fresh database and no connectors (not what is tested).
-/usr/bin/python3 - "$pki" "$tmp" <<'PY'
-import json, sys
-pki, tmp = sys.argv[1:3]
-config = json.load(open("config/dxhub.json"))
-config["pki"] = {"dir": pki, "ca": pki + "/ca.crt", "crl": pki + "/ca.crl"}
-config["store"] = {"url": "sqlite:" + tmp + "/dxhub.db"}
-config["plugins"] = []
-json.dump(config, open(tmp + "/dxhub.json", "w"))
-PY
+/usr/bin/python3 tests/integration/test_config.py "$pki" "$tmp"
 "$build/dxhub" serve --config "$tmp/dxhub.json" --listen "127.0.0.1:$port" 2>"$tmp/hub.log" &
 hub=$!
 for _ in $(seq 100); do

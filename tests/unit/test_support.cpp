@@ -30,6 +30,24 @@ const std::string& pkiDir() {
   return dir;
 }
 
+std::string participantsJson(const std::string& pki) {
+  return R"([
+  {"id": "cc.samastipur", "role": "cyber_cell", "certs": [")" +
+         pki + R"(/cc.samastipur.crt", ")" + pki + R"(/test/revoked.crt", ")" + pki +
+         R"(/test/expired.crt", ")" + pki + R"(/test/foreign.crt"]},
+  {"id": "sp.samastipur", "role": "sp_office"},
+  {"id": "dm.samastipur", "role": "dm_office"},
+  {"id": "bank.sbi", "role": "bank", "ifsc_prefixes": ["SBIN"]},
+  {"id": "bank.pnb", "role": "bank", "ifsc_prefixes": ["PUNB"]},
+  {"id": "bank.hdfc", "role": "bank", "key_type": "p256", "ifsc_prefixes": ["HDFC"]},
+  {"id": "ps.samastipur.nagar", "role": "station"},
+  {"id": "ps.samastipur.mufassil", "role": "station"},
+  {"id": "ps.samastipur.kalyanpur", "role": "station"},
+  {"id": "ps.samastipur.dalsinghsarai", "role": "station"},
+  {"id": "ps.samastipur.rosera", "role": "station"}
+ ])";
+}
+
 std::string writeConfig() {
   const std::string& pki = pkiDir();
   std::string src = DX_SOURCE_DIR;
@@ -42,21 +60,8 @@ std::string writeConfig() {
  "store": {"url": "sqlite::memory:"},
  "schemas": ")"
       << src << R"(/config/schemas", "policy": ")" << src << R"(/config/policy.json",
- "participants": [
-  {"id": "cc.samastipur", "role": "cyber_cell", "certs": [")"
-      << pki << R"(/cc.samastipur.crt", ")" << pki << R"(/test/revoked.crt", ")" << pki
-      << R"(/test/expired.crt", ")" << pki << R"(/test/foreign.crt"]},
-  {"id": "sp.samastipur", "role": "sp_office"},
-  {"id": "dm.samastipur", "role": "dm_office"},
-  {"id": "bank.sbi", "role": "bank", "ifsc_prefixes": ["SBIN"]},
-  {"id": "bank.pnb", "role": "bank", "ifsc_prefixes": ["PUNB"]},
-  {"id": "bank.hdfc", "role": "bank", "key_type": "p256", "ifsc_prefixes": ["HDFC"]},
-  {"id": "ps.samastipur.nagar", "role": "station"},
-  {"id": "ps.samastipur.mufassil", "role": "station"},
-  {"id": "ps.samastipur.kalyanpur", "role": "station"},
-  {"id": "ps.samastipur.dalsinghsarai", "role": "station"},
-  {"id": "ps.samastipur.rosera", "role": "station"}
- ]})";
+ "participants": )"
+      << participantsJson(pki) << "}";
   return path;
 }
 

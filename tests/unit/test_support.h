@@ -12,6 +12,10 @@ namespace dx::test {
 // The dev PKI for tests (build/test-pki), made on first use; safe when test processes run at once.
 const std::string& pkiDir();
 
+// The participants of the test configs (JSON array): the default config's offices, with
+// cc.samastipur also holding the PKI's revoked, expired and foreign-CA test certificates.
+std::string participantsJson(const std::string& pki);
+
 // Writes a config for the test PKI into a fresh temp folder and returns its path. cc.samastipur
 // also has the PKI's revoked, expired and foreign-CA test certificates registered, so messages
 // signed with them reach the certificate checks.
