@@ -127,8 +127,9 @@ void DeliveryEngine::run() {
     lock.lock();
     std::set<std::string> seen;  // first in first out: only each recipient's oldest is eligible
     for (MessageRecord& m : pending) {
-      if (settling_.count(m.id)) continue;  // its outcome is being written
-      if (!seen.insert(m.to).second || busy_.count(m.to)) continue;
+      if (!seen.insert(m.to).second) continue;
+      // Busy, or its outcome is still being written: the recipient's queue waits, in order.
+      if (busy_.count(m.to) || settling_.count(m.id)) continue;
       PluginEntry* plugin = plugins_.find(m.connector);
       if (!plugin) continue;  // its connector is no longer configured: it waits in the inbox
       if (m.nextAttemptAt > now) {
