@@ -120,6 +120,24 @@ TEST_F(DeliveryTest, ManyMessagesToOneRecipientAreEachDeliveredExactlyOnce) {
   for (const std::string& id : ids) EXPECT_EQ(calls[id], 1) << id;
 }
 
+TEST_F(DeliveryTest, ARecipientsMessagesGoInOrderEvenThroughRetries) {
+  // Each message fails its first attempt: the next one must wait until it is delivered.
+  startHub(R"("fail_first": 1)", R"("initial_backoff_ms": 30, "max_backoff_ms": 60)");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 15; ++i) ids.push_back(post());
+  for (const std::string& id : ids) EXPECT_EQ(str(waitFor(id, "delivered"), "state"), "delivered");
+  std::vector<std::pair<std::string, int>> calls;  // in the order deliver() was called
+  std::ifstream in(record_);
+  std::string id;
+  int attempt;
+  while (in >> id >> attempt) calls.emplace_back(id, attempt);
+  ASSERT_EQ(calls.size(), 2 * ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_EQ(calls[2 * i], std::make_pair(ids[i], 1)) << "call " << 2 * i;
+    EXPECT_EQ(calls[2 * i + 1], std::make_pair(ids[i], 2)) << "call " << 2 * i + 1;
+  }
+}
+
 TEST_F(DeliveryTest, RetriesAreVisibleAndEndInDelivery) {
   startHub(R"("fail_first": 3)", R"("initial_backoff_ms": 400, "max_backoff_ms": 400)");
   std::string id = post();
