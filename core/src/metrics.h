@@ -2,7 +2,6 @@
 // Counters and histograms for GET /metrics (Prometheus text format). Thread-safe; a few
 // mutex-guarded map updates per request, far below the cost of one signature check.
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>

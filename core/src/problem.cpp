@@ -21,7 +21,6 @@ constexpr Row kRows[] = {
     {"method_not_allowed", 405, "Method not allowed"},
     {"id_conflict", 409, "Message id already used for another message"},
     {"too_large", 413, "Request too large"},
-    {"unsupported_media_type", 415, "Unsupported media type"},
     {"schema", 422, "Message does not match its schema"},
     {"pii_aadhaar", 422, "Plain Aadhaar number in a free-text field"},
     {"busy", 503, "Busy, retry later"},
