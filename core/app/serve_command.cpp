@@ -32,8 +32,9 @@ void setUpLogging() {
   Poco::AutoPtr<Poco::FormattingChannel> formatted(new Poco::FormattingChannel(format, console));
   // Logging never waits on the terminal inside a request.
   Poco::AutoPtr<Poco::AsyncChannel> async(new Poco::AsyncChannel(formatted));
-  Poco::Logger::root().setChannel(async);
-  Poco::Logger::root().setLevel(Poco::Message::PRIO_INFORMATION);
+  // Every logger, those made already included (Logger::setChannel("") reaches them all).
+  Poco::Logger::setChannel("", async);
+  Poco::Logger::setLevel("", Poco::Message::PRIO_INFORMATION);
 }
 
 class ServeApplication : public Poco::Util::ServerApplication {
@@ -49,6 +50,7 @@ class ServeApplication : public Poco::Util::ServerApplication {
  protected:
   void initialize(Poco::Util::Application& self) override {
     try {
+      setUpLogging();  // here: Application::run() replaces channels set before it
       ServerApplication::initialize(self);
     } catch (const Poco::Exception& e) {
       fail(e.displayText());
@@ -94,7 +96,6 @@ int serveCommand(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  setUpLogging();  // before any logger is made: loggers copy the root's channel when created
   HubState state;
   state.config = loadConfig(args.require("config"));
   state.listen = args.get("listen", state.config.listen);
