@@ -1,5 +1,7 @@
 #include "bank_freeze_connector.h"
 
+#include "jws.h"
+
 #include <chrono>
 #include <regex>
 #include <stdexcept>
@@ -83,18 +85,6 @@ DeliveryResult judgeStatus(const std::string& bank, int status, const std::strin
   return DeliveryResult::reject(why);
 }
 
-bool looksLikeJws(const std::string& body) {
-  rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(body.c_str(),
-                                                                                    body.size());
-  if (doc.HasParseError() || !doc.IsObject() || doc.MemberCount() != 3) return false;
-  for (const char* name : {"protected", "payload", "signature"}) {
-    auto it = doc.FindMember(name);
-    if (it == doc.MemberEnd() || !it->value.IsString()) return false;
-  }
-  return true;
-}
-
 std::vector<ConfigKey> BankFreezeConnector::configKeys() const {
   return {
       {"endpoints", ConfigKey::Type::Object, "{}",
@@ -168,7 +158,8 @@ DeliveryResult BankFreezeConnector::push(const Message& message, const std::stri
                                                                        : "refused by the bank"));
     return result;
   }
-  if (r.status == 200 && looksLikeJws(r.body)) {
+  // The one strict parse for untrusted input decides whether the body is a flattened JWS.
+  if (r.status == 200 && splitJws(r.body, {}).ok()) {
     // The bank answered in the response: its signed freeze.response goes through the pipeline
     // like any message. A refusal there is the answer's problem, not the delivery's.
     SubmitResult s = context_->submit(r.body);

@@ -36,10 +36,6 @@ Settings readSettings(const ConnectorSettings& settings);
 // the problem code the bank gave, if any, for the reason.
 DeliveryResult judgeStatus(const std::string& bank, int status, const std::string& code);
 
-// True when `body` has the shape of a flattened JWS: a JSON object whose members are exactly the
-// strings protected, payload and signature. (The pipeline checks everything else.)
-bool looksLikeJws(const std::string& body);
-
 class BankFreezeConnector : public Connector {
  public:
   std::string name() const override { return "bank_freeze"; }
