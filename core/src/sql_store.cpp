@@ -62,6 +62,10 @@ const std::vector<Migration>& migrations() {
         " WHERE connector <> '' AND state IN ('accepted', 'delivering')",
         "CREATE INDEX messages_to_deliver_by_recipient ON messages (recipient, seq)"
         " WHERE connector <> '' AND state IN ('accepted', 'delivering')"}},
+      // Case trees and reports read by case and by type.
+      {4,
+       {"CREATE INDEX messages_by_case ON messages (case_id, seq)",
+        "CREATE INDEX messages_by_type ON messages (type, seq)"}},
   };
   return kMigrations;
 }
@@ -278,19 +282,16 @@ class SqliteStore : public Store {
 
   std::vector<MessageRecord> inbox(const std::string& recipient, std::int64_t after,
                                    int limit) override {
-    return guarded("inbox", [&] {
-      ReaderPool::Lease lease = readers_->get();
-      Session& s = *lease;
-      Statement st(s);
-      Poco::Int64 cursor = after;
-      st << "SELECT " << kMessageColumns
-         << " FROM messages WHERE recipient = ? AND seq > ? ORDER BY seq LIMIT " << limit,
-          bind(recipient), bind(cursor), now;
-      RecordSet rs(st);
-      std::vector<MessageRecord> out;
-      for (std::size_t i = 0; i < rs.rowCount(); ++i) out.push_back(messageAt(rs, i));
-      return out;
-    });
+    return messagesWhere("inbox", "recipient = ? AND seq > ?", recipient, after, limit);
+  }
+
+  std::vector<MessageRecord> byCase(const std::string& caseId) override {
+    return messagesWhere("case lookup", "case_id = ? AND seq > ?", caseId, 0, -1);
+  }
+
+  std::vector<MessageRecord> byType(const std::string& type, std::int64_t after,
+                                    int limit) override {
+    return messagesWhere("type lookup", "type = ? AND seq > ?", type, after, limit);
   }
 
   std::vector<MessageRecord> pendingDeliveries(int limit) override {
@@ -383,6 +384,28 @@ class SqliteStore : public Store {
   }
 
  private:
+  // Whole message rows matching `condition` (one text and one seq placeholder), oldest first;
+  // limit < 0: all of them.
+  std::vector<MessageRecord> messagesWhere(const char* what, const char* condition,
+                                           const std::string& text, std::int64_t after,
+                                           int limit) {
+    return guarded(what, [&] {
+      ReaderPool::Lease lease = readers_->get();
+      Session& s = *lease;
+      Statement st(s);
+      Poco::Int64 cursor = after;
+      st << "SELECT " << kMessageColumns << " FROM messages WHERE " << condition
+         << " ORDER BY seq";
+      if (limit >= 0) st << " LIMIT " << limit;
+      st, bind(text), bind(cursor), now;
+      RecordSet rs(st);
+      std::vector<MessageRecord> out;
+      out.reserve(rs.rowCount());
+      for (std::size_t i = 0; i < rs.rowCount(); ++i) out.push_back(messageAt(rs, i));
+      return out;
+    });
+  }
+
   void migrate() {
     Session& s = *writer_;
     s << "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"

@@ -75,6 +75,11 @@ class Store {
   // (filled in as pendingDeliveries does), if any.
   virtual std::optional<MessageRecord> nextPendingFor(const std::string& recipient,
                                                       std::int64_t afterSeq) = 0;
+  // Every message of a case (`case` of the envelope), oldest first.
+  virtual std::vector<MessageRecord> byCase(const std::string& caseId) = 0;
+  // Messages of one type with seq > after, oldest first, at most `limit`.
+  virtual std::vector<MessageRecord> byType(const std::string& type, std::int64_t after,
+                                            int limit) = 0;
   // Ids of the messages whose ref is `id`, oldest first.
   virtual std::vector<std::string> replies(const std::string& id) = 0;
   // Every audit entry in seq order; `visit` returns false to stop.

@@ -58,6 +58,10 @@ class FailingStore : public Store {
   std::vector<MessageRecord> inbox(const std::string& r, std::int64_t a, int l) override {
     return inner_.inbox(r, a, l);
   }
+  std::vector<MessageRecord> byCase(const std::string& c) override { return inner_.byCase(c); }
+  std::vector<MessageRecord> byType(const std::string& t, std::int64_t a, int l) override {
+    return inner_.byType(t, a, l);
+  }
   std::vector<std::string> replies(const std::string& id) override { return inner_.replies(id); }
   void forEachAudit(const std::function<bool(const AuditEntry&)>& v) override {
     inner_.forEachAudit(v);
