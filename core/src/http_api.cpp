@@ -17,6 +17,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "case_api.h"
 #include "certificate.h"
 #include "clock.h"
 #include "tls.h"
@@ -184,6 +185,12 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
       if (method != "POST") return problem(response, {"method_not_allowed", "use POST"}, outcome);
       return ack(response, parts[2], client, outcome);
     }
+    if (ctx_.cases)
+      if (std::optional<ApiAnswer> a = caseRoute(method, parts, client, ctx_.registry, *ctx_.cases,
+                                                 ctx_.config, route)) {
+        outcome = a->outcome;
+        return send(response, a->status, a->contentType.c_str(), a->body);
+      }
     route = "unknown";
     return problem(response, {"not_found", "no such resource"}, outcome);
   }
