@@ -232,7 +232,7 @@ int crashLoop(int argc, char** argv) {
 
   report.figure("kills", kills);
   report.figure("kills_survived", survived);
-  report.figure("seed", static_cast<double>(seed));
+  report.figure("seed", std::to_string(seed));
   report.figure("load_seconds", loadSeconds);
   report.figure("messages_sent", static_cast<double>(sent.size()));
   report.figure("receipted", static_cast<double>(receipted.size()));

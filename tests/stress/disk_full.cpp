@@ -3,7 +3,8 @@
 // block while the hub takes messages, and checks: every answer is a receipt for a message that
 // is then stored, or 503 with code store_unavailable (or busy) and nothing stored; the hub keeps
 // running; when the space comes back it takes the refused messages again without a restart;
-// afterwards SQLite's integrity check and `dxhub audit verify` pass.
+// afterwards SQLite's integrity check and `dxhub audit verify` pass. Then the same for a write
+// error that is not a full disk (the WAL file made immutable, then writable again).
 //
 // Needs root (mount). Without it, or where the container forbids mounting, it skips (77) and
 // says why.
@@ -115,8 +116,9 @@ int diskFull(int argc, char** argv) {
   Report report("disk_full",
                 "With the store's filesystem full, the hub answers 503 store_unavailable (or "
                 "busy), gives no receipt and stores nothing for the refused messages, keeps "
-                "running, and takes them once space returns, without a restart; SQLite's "
-                "integrity check and the audit chain verify afterwards.");
+                "running, and takes them once space returns, without a restart; the same for a "
+                "write error (the WAL file made unwritable); SQLite's integrity check and the "
+                "audit chain verify afterwards.");
   TinyFilesystem tiny(sizeMib);
   if (!tiny.mounted()) {
     std::cerr << "disk-full: SKIPPED: " << tiny.whyNot() << std::endl;
@@ -178,29 +180,62 @@ int diskFull(int argc, char** argv) {
                                           std::to_string(refusedButStored) + ")");
 
   // 3. Space returns: the same messages are taken again, without a restart.
+  // Posts each of `messages` until it is receipted (up to 15 s each); how many were.
+  auto retake = [&](const std::vector<Outgoing>& messages, const std::string& when) {
+    int n = 0;
+    for (const Outgoing& m : messages) {
+      auto deadline = Steady::now() + 15s;
+      for (;;) {
+        PostOutcome o = send(m);
+        if (o.receipted) {
+          ++n;
+          break;
+        }
+        if (Steady::now() > deadline) {
+          report.check(false, when + ": HTTP " + std::to_string(o.status) + " " + o.code);
+          break;
+        }
+        std::this_thread::sleep_for(100ms);
+      }
+    }
+    report.check(n == static_cast<int>(messages.size()),
+                 "every refused message is receipted " + when + " (" + std::to_string(n) +
+                     " of " + std::to_string(messages.size()) + ")");
+    return n;
+  };
   fs::remove(filler);
   auto freed = Steady::now();
-  int retaken = 0;
-  for (const Outgoing& m : refused) {
-    auto deadline = Steady::now() + 15s;
-    for (;;) {
-      PostOutcome o = send(m);
-      if (o.receipted) {
-        ++retaken;
-        break;
-      }
-      if (Steady::now() > deadline) {
-        report.check(false, "after space returned: HTTP " + std::to_string(o.status) + " " +
-                                o.code);
-        break;
-      }
-      std::this_thread::sleep_for(100ms);
-    }
-  }
+  int retaken = retake(refused, "once space returns");
   double recoveryMs = std::chrono::duration<double, std::milli>(Steady::now() - freed).count();
-  report.check(retaken == static_cast<int>(refused.size()),
-               "every refused message is receipted once space returns (" +
-                   std::to_string(retaken) + " of " + std::to_string(refused.size()) + ")");
+
+  // 4. A write error other than a full disk: the WAL file made immutable (chattr +i), so every
+  // write to it fails (EPERM, even for root), then writable again.
+  const std::string wal = options.dbPath + "-wal";
+  std::vector<Outgoing> refusedOnError;
+  std::string writeError;
+  if (shell("chattr +i " + wal) == 0) {
+    int wrong = 0;
+    for (int i = 0; i < 5; ++i) {
+      Outgoing m = freezeRequest("bank.sbi");
+      PostOutcome o = send(m);
+      if (o.status == 503 && o.code == "store_unavailable")
+        refusedOnError.push_back(m);
+      else
+        ++wrong;
+    }
+    int storedAnyway = 0;
+    for (const Outgoing& m : refusedOnError) storedAnyway += stored(client, m.id).status == 404 ? 0 : 1;
+    shell("chattr -i " + wal);
+    report.check(wrong == 0, "with its WAL unwritable, the hub answers 503 store_unavailable (" +
+                                 std::to_string(wrong) + " other answers of 5)");
+    report.check(storedAnyway == 0, "nothing refused on a write error was stored");
+    int back = retake(refusedOnError, "once the WAL is writable again");
+    writeError = std::to_string(refusedOnError.size()) + " of 5 refused with 503 store_unavailable, " +
+                 std::to_string(storedAnyway) + " stored anyway, " + std::to_string(back) +
+                 " receipted once writable again (no restart)";
+  } else {
+    writeError = "not tried: chattr +i not supported on this filesystem";
+  }
   int after = 0;
   for (int i = 0; i < 20; ++i) after += send(freezeRequest("bank.pnb")).receipted ? 1 : 0;
   report.check(after == 20, "20 of 20 new messages receipted after recovery");
@@ -234,6 +269,7 @@ int diskFull(int argc, char** argv) {
   report.figure("refused_but_stored", refusedButStored);
   report.figure("retaken_after_space_returned", retaken);
   report.figure("recovery_ms", recoveryMs);
+  report.figure("write_error_wal_immutable", writeError);
   report.figure("restart_needed", "no");
   report.figure("sqlite_integrity_check", integrity);
   report.figure("audit_verify", audit.output.substr(0, audit.output.find('\n')));

@@ -2,7 +2,7 @@
 // attack. The legitimate clients (4 threads) each open a new mutual-TLS connection per request
 // and post a signed message, pausing 50 ms between requests; their latency counts from the
 // connect to the receipt. The attack is N connections (default 300) held open and fed one byte a
-// second, reconnecting whenever the hub drops them: a third never start TLS, a third send
+// second, reconnecting whenever the hub drops them: a third send a TLS ClientHello, a third send
 // request headers a byte at a time, a third (with a participant's certificate) send complete
 // headers and then a body a byte at a time. The figure is p99 under attack / p99 without; the
 // issue's target is at most 2. --bound sets the ratio this run must stay within.
@@ -80,7 +80,10 @@ void attacker(int port, Kind kind, Poco::Net::Context::Ptr anonymous, Poco::Net:
       if (kind == Kind::Silent) {
         s = std::make_unique<Poco::Net::StreamSocket>();
         s->connect(address, Poco::Timespan(5, 0));
-        drip = "\x16";  // a TLS handshake record, one byte at a time
+        // A TLS record header announcing a 512-byte ClientHello, then the hello's bytes (zeros
+        // after its type), one at a time: the handshake never completes.
+        static constexpr char kHello[] = {'\x16', '\x03', '\x01', '\x02', '\x00', '\x01'};
+        drip = std::string_view(kHello, sizeof kHello);
       } else {
         auto secure = std::make_unique<Poco::Net::SecureStreamSocket>(
             kind == Kind::Body ? withCert : anonymous);
@@ -102,7 +105,9 @@ void attacker(int port, Kind kind, Poco::Net::Context::Ptr anonymous, Poco::Net:
       for (std::size_t i = 0; !stop; ++i) {
         for (int w = 0; w < 10 && !stop; ++w) std::this_thread::sleep_for(100ms);
         if (stop) break;
-        if (s->sendBytes(&drip[i % drip.size()], 1) != 1) break;
+        const char byte = kind == Kind::Silent ? (i < drip.size() ? drip[i] : '\0')
+                                               : drip[i % drip.size()];
+        if (s->sendBytes(&byte, 1) != 1) break;
       }
       --open;
       counted = false;
@@ -124,7 +129,7 @@ int slowClients(int argc, char** argv) {
   const double bound = flags.number("--bound", 2);
   Report report("slow_clients",
                 std::to_string(attackers) +
-                    " connections trickling a byte a second (TLS handshake, headers or body) do "
+                    " connections trickling a byte a second (TLS ClientHello, headers or body) do "
                     "not stop legitimate clients: every legitimate request is receipted and their "
                     "p99 latency (new connection + POST + receipt) stays within " +
                     (bound == 2 ? std::string("2") : std::to_string(bound)) +
