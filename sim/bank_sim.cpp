@@ -109,10 +109,14 @@ struct UsageError : std::runtime_error {
 
 Options parseOptions(int argc, char** argv) {
   Options o;
-  const std::map<std::string, std::string*> known = {
-      {"--id", &o.id},   {"--pki", &o.pki},           {"--listen", &o.listen},
-      {"--hub", &o.hub}, {"--scenario", &o.scenario}, {"--record", &o.record},
-      {"--tls-cert", &o.tlsCert}, {"--tls-key", &o.tlsKey}};
+  const std::map<std::string, std::string*> known = {{"--id", &o.id},
+                                                     {"--pki", &o.pki},
+                                                     {"--listen", &o.listen},
+                                                     {"--hub", &o.hub},
+                                                     {"--scenario", &o.scenario},
+                                                     {"--record", &o.record},
+                                                     {"--tls-cert", &o.tlsCert},
+                                                     {"--tls-key", &o.tlsKey}};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--help" || a == "-h") {

@@ -116,7 +116,8 @@ int crashLoop(int argc, char** argv) {
   options.pluginsJson = R"([{"name": "probe", "library": ")" + pluginPath("probe_connector") +
                         R"(", "serves": ["bank.sbi", "bank.pnb"], "types": ["freeze.request"],
       "delivery": {"initial_backoff_ms": 50, "max_backoff_ms": 200},
-      "config": {"mode": "deliver", "record": ")" + sink + R"("}}])";
+      "config": {"mode": "deliver", "record": ")" +
+                        sink + R"("}}])";
   test::HubProcess hub(options);
   hub.start();
 
@@ -192,9 +193,8 @@ int crashLoop(int argc, char** argv) {
   deadline = Steady::now() + 20s;
   while (!pending.empty() && Steady::now() < deadline) {
     std::this_thread::sleep_for(200ms);
-    std::erase_if(pending, [&](const std::string& id) {
-      return stored(reader, id).state == "delivered";
-    });
+    std::erase_if(pending,
+                  [&](const std::string& id) { return stored(reader, id).state == "delivered"; });
   }
   notDelivered = static_cast<std::int64_t>(pending.size());
   std::int64_t lost = 0, duplicates = 0, unexpected = 0;
@@ -208,24 +208,23 @@ int crashLoop(int argc, char** argv) {
   test::CommandResult audit = hub.runCommand({"audit", "verify", "--config", hub.configPath()});
 
   report.check(survived == kills, "the hub restarted after every kill");
-  report.check(ledger.refusals.empty(), "no refusal of a valid message (" +
-                                            std::to_string(ledger.refusals.size()) + ", first: " +
-                                            (ledger.refusals.empty() ? "" : ledger.refusals[0]) +
-                                            ")");
-  report.check(receipted.size() == sent.size(),
-               "every message sent was receipted in the end (" + std::to_string(receipted.size()) +
-                   " of " + std::to_string(sent.size()) + ")");
+  report.check(ledger.refusals.empty(),
+               "no refusal of a valid message (" + std::to_string(ledger.refusals.size()) +
+                   ", first: " + (ledger.refusals.empty() ? "" : ledger.refusals[0]) + ")");
+  report.check(receipted.size() == sent.size(), "every message sent was receipted in the end (" +
+                                                    std::to_string(receipted.size()) + " of " +
+                                                    std::to_string(sent.size()) + ")");
   report.check(receipted.size() >= static_cast<std::size_t>(kills) * 10,
                "the load was real: at least 10 receipts per kill");
-  report.check(notStored == 0, "every receipted message is stored (" +
-                                   std::to_string(notStored) + " not)");
-  report.check(wrongDigest == 0, "stored digests equal the receipts' (" +
-                                     std::to_string(wrongDigest) + " differ)");
+  report.check(notStored == 0,
+               "every receipted message is stored (" + std::to_string(notStored) + " not)");
+  report.check(wrongDigest == 0,
+               "stored digests equal the receipts' (" + std::to_string(wrongDigest) + " differ)");
   report.check(notDelivered == 0, "every receipted message is in state delivered (" +
                                       std::to_string(notDelivered) + " not)");
   report.check(lost == 0, "lost = 0 (" + std::to_string(lost) + ")");
-  report.check(unexpected == 0, "nothing unsent reached the sink (" +
-                                    std::to_string(unexpected) + ")");
+  report.check(unexpected == 0,
+               "nothing unsent reached the sink (" + std::to_string(unexpected) + ")");
   report.check(stopStatus == 0, "the last incarnation stops cleanly on SIGTERM (status " +
                                     std::to_string(stopStatus) + ")");
   report.check(audit.exitCode == 0, "dxhub audit verify passes: " + audit.output);

@@ -61,8 +61,7 @@ class TinyFilesystem {
       why_ = "not root: mounting a small filesystem needs root";
       return;
     }
-    if (shell("truncate -s " + size + " " + image) == 0 &&
-        shell("mkfs.ext4 -q -F " + image) == 0 &&
+    if (shell("truncate -s " + size + " " + image) == 0 && shell("mkfs.ext4 -q -F " + image) == 0 &&
         shell("mount -o loop " + image + " " + mountPoint_) == 0) {
       kind_ = "ext4 image of " + size + "iB, loop-mounted";
       mounted_ = true;
@@ -141,8 +140,8 @@ int diskFull(int argc, char** argv) {
   // 1. Room to spare: messages are receipted.
   int before = 0;
   for (int i = 0; i < 20; ++i) before += send(freezeRequest("bank.sbi")).receipted ? 1 : 0;
-  report.check(before == 20, "20 of 20 receipted before the disk is full (" +
-                                 std::to_string(before) + ")");
+  report.check(before == 20,
+               "20 of 20 receipted before the disk is full (" + std::to_string(before) + ")");
 
   // 2. The disk fills up. Commits may still fit in space SQLite already holds (its WAL); sooner
   // or later one needs a new block and must be refused.
@@ -169,15 +168,15 @@ int diskFull(int argc, char** argv) {
                               " " + o.error);
     }
   }
-  report.check(!refused.empty(), "the full disk was noticed: 503 answers (" +
-                                     std::to_string(refused.size()) + ")");
+  report.check(!refused.empty(),
+               "the full disk was noticed: 503 answers (" + std::to_string(refused.size()) + ")");
   report.check(hub.running(), "the hub is still running with its disk full");
   test::Response health = test::Client::anonymous(hub.port()).get("/healthz");
   report.check(health.status == 200, "GET /healthz answers 200 with the disk full");
   int refusedButStored = 0;
   for (const Outgoing& m : refused) refusedButStored += stored(client, m.id).status == 404 ? 0 : 1;
-  report.check(refusedButStored == 0, "nothing refused was stored (" +
-                                          std::to_string(refusedButStored) + ")");
+  report.check(refusedButStored == 0,
+               "nothing refused was stored (" + std::to_string(refusedButStored) + ")");
 
   // 3. Space returns: the same messages are taken again, without a restart.
   // Posts each of `messages` until it is receipted (up to 15 s each); how many were.
@@ -199,8 +198,8 @@ int diskFull(int argc, char** argv) {
       }
     }
     report.check(n == static_cast<int>(messages.size()),
-                 "every refused message is receipted " + when + " (" + std::to_string(n) +
-                     " of " + std::to_string(messages.size()) + ")");
+                 "every refused message is receipted " + when + " (" + std::to_string(n) + " of " +
+                     std::to_string(messages.size()) + ")");
     return n;
   };
   fs::remove(filler);
@@ -224,14 +223,16 @@ int diskFull(int argc, char** argv) {
         ++wrong;
     }
     int storedAnyway = 0;
-    for (const Outgoing& m : refusedOnError) storedAnyway += stored(client, m.id).status == 404 ? 0 : 1;
+    for (const Outgoing& m : refusedOnError)
+      storedAnyway += stored(client, m.id).status == 404 ? 0 : 1;
     shell("chattr -i " + wal);
     report.check(wrong == 0, "with its WAL unwritable, the hub answers 503 store_unavailable (" +
                                  std::to_string(wrong) + " other answers of 5)");
     report.check(storedAnyway == 0, "nothing refused on a write error was stored");
     int back = retake(refusedOnError, "once the WAL is writable again");
-    writeError = std::to_string(refusedOnError.size()) + " of 5 refused with 503 store_unavailable, " +
-                 std::to_string(storedAnyway) + " stored anyway, " + std::to_string(back) +
+    writeError = std::to_string(refusedOnError.size()) +
+                 " of 5 refused with 503 store_unavailable, " + std::to_string(storedAnyway) +
+                 " stored anyway, " + std::to_string(back) +
                  " receipted once writable again (no restart)";
   } else {
     writeError = "not tried: chattr +i not supported on this filesystem";
@@ -248,7 +249,8 @@ int diskFull(int argc, char** argv) {
   report.check(notStored == 0, "every receipted message is stored with its digest (" +
                                    std::to_string(notStored) + " not)");
   int stopStatus = hub.stop();
-  report.check(stopStatus == 0, "the hub stops cleanly (status " + std::to_string(stopStatus) + ")");
+  report.check(stopStatus == 0,
+               "the hub stops cleanly (status " + std::to_string(stopStatus) + ")");
   std::string integrity = shellOutput("sqlite3 " + options.dbPath + " 'PRAGMA integrity_check'");
   report.check(integrity == "ok", "SQLite integrity_check: " + integrity);
   std::string rows = shellOutput("sqlite3 " + options.dbPath + " 'SELECT count(*) FROM messages'");

@@ -4,9 +4,9 @@
 // stress_support.h (0 passed, 1 failed, 77 skipped).
 namespace dx::stress {
 
-int crashLoop(int argc, char** argv);     // crash-loop [--kills N] [--seed S]
-int diskFull(int argc, char** argv);      // disk-full  [--size-mib N]
-int peerFaults(int argc, char** argv);    // peer-faults [--messages N]
-int slowClients(int argc, char** argv);   // slow-clients [--attackers N] [--seconds S]
+int crashLoop(int argc, char** argv);    // crash-loop [--kills N] [--seed S]
+int diskFull(int argc, char** argv);     // disk-full  [--size-mib N]
+int peerFaults(int argc, char** argv);   // peer-faults [--messages N]
+int slowClients(int argc, char** argv);  // slow-clients [--attackers N] [--seconds S]
 
 }  // namespace dx::stress

@@ -62,7 +62,8 @@ class Run {
   void go() {
     const std::string& f = fault_.name;
     pnb_ = bank("bank.pnb", pnbPort_, R"({"behaviour": "hold_all"})", false, "pnb");
-    if (!fault_.down) sbi_ = bank("bank.sbi", sbiPort_, fault_.scenario, fault_.wrongCa, "sbi-faulty");
+    if (!fault_.down)
+      sbi_ = bank("bank.sbi", sbiPort_, fault_.scenario, fault_.wrongCa, "sbi-faulty");
     startHub();
     std::vector<std::string> toSbi, toPnb;
     test::Client cc = test::Client::as(hub_->port(), "cc.samastipur");
@@ -76,9 +77,11 @@ class Run {
     }
     // The healthy bank's requests go through while SBI's endpoint fails.
     auto t0 = Steady::now();
-    int pnbAnswered = countUntil(toPnb, [](auto& s) { return str(s, "state") == "answered"; }, 20s);
+    int pnbAnswered = countUntil(
+        toPnb, [](auto& s) { return str(s, "state") == "answered"; }, 20s);
     double pnbMs = std::chrono::duration<double, std::milli>(Steady::now() - t0).count();
-    report_.check(pnbAnswered == messages_, f + ": every request to the healthy bank is answered "
+    report_.check(pnbAnswered == messages_, f +
+                                                ": every request to the healthy bank is answered "
                                                 "while the other fails (" +
                                                 std::to_string(pnbAnswered) + ")");
     report_.figure(f + "_other_bank_answered_during_fault",
@@ -88,7 +91,8 @@ class Run {
     if (fault_.expected == "retried") {
       // SBI's oldest request is being retried (attempts >= 2, an error recorded); the others
       // wait behind it, first in first out per recipient; none is settled.
-      int retried = countUntil({toSbi[0]}, [](auto& s) { return integer(s, "attempts") >= 2; }, 20s);
+      int retried = countUntil(
+          {toSbi[0]}, [](auto& s) { return integer(s, "attempts") >= 2; }, 20s);
       report_.check(retried == 1, f + ": the faulty bank's oldest request is retried");
       int early = count(toSbi, [](auto& s) {
         return str(s, "state") == "answered" || str(s, "state") == "dead";
@@ -103,29 +107,31 @@ class Run {
       // Repair: a healthy endpoint on the same port.
       sbi_.reset();
       sbi_ = bank("bank.sbi", sbiPort_, R"({"behaviour": "hold_all"})", false, "sbi");
-      int answered = countUntil(toSbi, [](auto& s) { return str(s, "state") == "answered"; }, 30s);
+      int answered = countUntil(
+          toSbi, [](auto& s) { return str(s, "state") == "answered"; }, 30s);
       report_.check(answered == messages_, f + ": every request is answered after the repair (" +
                                                std::to_string(answered) + ")");
-      report_.figure(f + "_outcome", "retried, answered after repair: " +
-                                         std::to_string(answered) + " of " +
-                                         std::to_string(messages_));
+      report_.figure(f + "_outcome", "retried, answered after repair: " + std::to_string(answered) +
+                                         " of " + std::to_string(messages_));
       lost_ = messages_ - answered;
     } else if (fault_.expected == "delivered") {
-      int delivered = countUntil(toSbi, [](auto& s) { return str(s, "state") == "delivered"; }, 20s);
+      int delivered = countUntil(
+          toSbi, [](auto& s) { return str(s, "state") == "delivered"; }, 20s);
       report_.check(delivered == messages_,
                     f + ": a 2xx is the bank's acknowledgement: delivered, not answered (" +
                         std::to_string(delivered) + ")");
-      report_.figure(f + "_outcome", "delivered (2xx), body not taken as an answer: " +
-                                         std::to_string(delivered) + " of " +
-                                         std::to_string(messages_));
+      report_.figure(f + "_outcome",
+                     "delivered (2xx), body not taken as an answer: " + std::to_string(delivered) +
+                         " of " + std::to_string(messages_));
       lost_ = messages_ - delivered;
     } else {  // dead
-      int dead = countUntil(toSbi, [](auto& s) { return str(s, "state") == "dead"; }, 30s);
+      int dead = countUntil(
+          toSbi, [](auto& s) { return str(s, "state") == "dead"; }, 30s);
       int escalated = escalations(toSbi);
-      report_.check(dead == messages_, f + ": dead after max_attempts (" + std::to_string(dead) + ")");
-      report_.check(escalated == messages_,
-                    f + ": the cyber cell has a hub.escalation for each (" +
-                        std::to_string(escalated) + ")");
+      report_.check(dead == messages_,
+                    f + ": dead after max_attempts (" + std::to_string(dead) + ")");
+      report_.check(escalated == messages_, f + ": the cyber cell has a hub.escalation for each (" +
+                                                std::to_string(escalated) + ")");
       report_.figure(f + "_outcome", "dead after " + std::to_string(fault_.maxAttempts) +
                                          " attempts, escalated: " + std::to_string(escalated) +
                                          " of " + std::to_string(messages_));
@@ -144,8 +150,10 @@ class Run {
     report_.check(lost_ == 0, f + ": lost = 0 (" + std::to_string(lost_) + ")");
     report_.check(hub_->running(), f + ": the hub is still running");
     int stopStatus = hub_->stop();
-    report_.check(stopStatus == 0, f + ": the hub stops cleanly (" + std::to_string(stopStatus) + ")");
-    test::CommandResult audit = hub_->runCommand({"audit", "verify", "--config", hub_->configPath()});
+    report_.check(stopStatus == 0,
+                  f + ": the hub stops cleanly (" + std::to_string(stopStatus) + ")");
+    test::CommandResult audit =
+        hub_->runCommand({"audit", "verify", "--config", hub_->configPath()});
     report_.check(audit.exitCode == 0, f + ": audit verify: " + audit.output);
   }
 
@@ -157,10 +165,11 @@ class Run {
                                            const std::string& tag) {
     std::string scenarioPath = dir_ + "/" + tag + ".json";
     std::ofstream(scenarioPath) << scenario;
-    std::vector<std::string> args = {"--id",       id,           "--pki",
-                                     test::testPki(), "--listen", "127.0.0.1:" + std::to_string(port),
-                                     "--scenario", scenarioPath, "--record",
-                                     dir_ + "/" + tag + ".jsonl"};
+    std::vector<std::string> args = {"--id",       id,
+                                     "--pki",      test::testPki(),
+                                     "--listen",   "127.0.0.1:" + std::to_string(port),
+                                     "--scenario", scenarioPath,
+                                     "--record",   dir_ + "/" + tag + ".jsonl"};
     if (wrongCa) {
       args.insert(args.end(), {"--tls-cert", test::testPki() + "/test/foreign.crt", "--tls-key",
                                test::testPki() + "/test/foreign.key"});
@@ -183,16 +192,15 @@ class Run {
 
   void startHub() {
     test::HubOptions options;
-    options.pluginsJson =
-        R"([{"name": "bank_freeze", "library": ")" + buildDir() +
-        R"(/plugins/libdx_bank_freeze.so", "serves": ["bank.sbi", "bank.pnb"],
+    options.pluginsJson = R"([{"name": "bank_freeze", "library": ")" + buildDir() +
+                          R"(/plugins/libdx_bank_freeze.so", "serves": ["bank.sbi", "bank.pnb"],
       "types": ["freeze.request", "freeze.release"],
       "delivery": {"initial_backoff_ms": 100, "max_backoff_ms": 300, "timeout_ms": 2000,
                    "max_attempts": )" +
-        std::to_string(fault_.maxAttempts) + R"(},
-      "config": {"endpoints": {"bank.sbi": "https://127.0.0.1:)" + std::to_string(sbiPort_) +
-        R"(", "bank.pnb": "https://127.0.0.1:)" + std::to_string(pnbPort_) +
-        R"("}, "timeout_ms": 500}}])";
+                          std::to_string(fault_.maxAttempts) + R"(},
+      "config": {"endpoints": {"bank.sbi": "https://127.0.0.1:)" +
+                          std::to_string(sbiPort_) + R"(", "bank.pnb": "https://127.0.0.1:)" +
+                          std::to_string(pnbPort_) + R"("}, "timeout_ms": 500}}])";
     hub_ = std::make_unique<test::HubProcess>(options);
     hub_->start();
   }
@@ -204,7 +212,8 @@ class Run {
     return d;
   }
   test::Client& reader() {
-    if (!reader_) reader_ = std::make_unique<test::Client>(test::Client::as(hub_->port(), "cc.samastipur"));
+    if (!reader_)
+      reader_ = std::make_unique<test::Client>(test::Client::as(hub_->port(), "cc.samastipur"));
     return *reader_;
   }
   int count(const std::vector<std::string>& ids,
@@ -249,7 +258,8 @@ class Run {
       found = 0;
       if (inbox.IsObject() && inbox.HasMember("messages") && inbox["messages"].IsArray())
         for (auto& m : inbox["messages"].GetArray()) {
-          auto v = verifyJws(str(m, "jws"), test::registry(), SystemClock::instance().unixSeconds());
+          auto v =
+              verifyJws(str(m, "jws"), test::registry(), SystemClock::instance().unixSeconds());
           if (v && v->type() == "hub.escalation" && v->from() == "hub.samastipur" &&
               str(v->envelope["body"], "reason") == "delivery_failed" &&
               std::find(ids.begin(), ids.end(), str(v->envelope["body"], "message")) != ids.end())

@@ -69,8 +69,9 @@ void legitimate(int port, double seconds, Latencies& out) {
 enum class Kind { Silent, Headers, Body };
 
 // One slow connection, reopened whenever the hub drops it, until `stop`.
-void attacker(int port, Kind kind, Poco::Net::Context::Ptr anonymous, Poco::Net::Context::Ptr withCert,
-              std::atomic<bool>& stop, std::atomic<int>& open, std::atomic<std::int64_t>& dropped) {
+void attacker(int port, Kind kind, Poco::Net::Context::Ptr anonymous,
+              Poco::Net::Context::Ptr withCert, std::atomic<bool>& stop, std::atomic<int>& open,
+              std::atomic<std::int64_t>& dropped) {
   const Poco::Net::SocketAddress address("127.0.0.1", static_cast<Poco::UInt16>(port));
   while (!stop) {
     bool counted = false;
@@ -94,8 +95,9 @@ void attacker(int port, Kind kind, Poco::Net::Context::Ptr anonymous, Poco::Net:
           prefix = "POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n";
           drip = "X-Slow: a\r\n";
         } else {
-          prefix = "POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                   "Content-Type: application/jose+json\r\nContent-Length: 60000\r\n\r\n";
+          prefix =
+              "POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+              "Content-Type: application/jose+json\r\nContent-Length: 60000\r\n\r\n";
           drip = "{";
         }
       }
@@ -105,8 +107,8 @@ void attacker(int port, Kind kind, Poco::Net::Context::Ptr anonymous, Poco::Net:
       for (std::size_t i = 0; !stop; ++i) {
         for (int w = 0; w < 10 && !stop; ++w) std::this_thread::sleep_for(100ms);
         if (stop) break;
-        const char byte = kind == Kind::Silent ? (i < drip.size() ? drip[i] : '\0')
-                                               : drip[i % drip.size()];
+        const char byte =
+            kind == Kind::Silent ? (i < drip.size() ? drip[i] : '\0') : drip[i % drip.size()];
         if (s->sendBytes(&byte, 1) != 1) break;
       }
       --open;
@@ -155,13 +157,13 @@ int slowClients(int argc, char** argv) {
   Latencies before;
   legitimate(hub.port(), seconds, before);
 
-  Poco::Net::Context::Ptr anonymous = new Poco::Net::Context(
-      Poco::Net::Context::TLS_CLIENT_USE, "", "", test::testPki() + "/ca.crt",
-      Poco::Net::Context::VERIFY_RELAXED);
-  Poco::Net::Context::Ptr withCert = new Poco::Net::Context(
-      Poco::Net::Context::TLS_CLIENT_USE, test::testPki() + "/bank.pnb.key",
-      test::testPki() + "/bank.pnb.crt", test::testPki() + "/ca.crt",
-      Poco::Net::Context::VERIFY_RELAXED);
+  Poco::Net::Context::Ptr anonymous =
+      new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "",
+                             test::testPki() + "/ca.crt", Poco::Net::Context::VERIFY_RELAXED);
+  Poco::Net::Context::Ptr withCert =
+      new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, test::testPki() + "/bank.pnb.key",
+                             test::testPki() + "/bank.pnb.crt", test::testPki() + "/ca.crt",
+                             Poco::Net::Context::VERIFY_RELAXED);
   std::atomic<bool> stop{false};
   std::atomic<int> open{0};
   std::atomic<std::int64_t> dropped{0};
@@ -187,8 +189,9 @@ int slowClients(int argc, char** argv) {
   report.check(during.failed == 0, "every legitimate request during the attack is receipted (" +
                                        std::to_string(during.failed) + " not; " +
                                        during.firstFailure + ")");
-  report.check(openAtStart >= attackers * 9 / 10,
-               "the attack was in place: " + std::to_string(openAtStart) + " slow connections open");
+  report.check(
+      openAtStart >= attackers * 9 / 10,
+      "the attack was in place: " + std::to_string(openAtStart) + " slow connections open");
   report.check(!during.ms.empty() && ratio <= bound,
                "p99 under attack within " + std::to_string(bound) + "x of p99 without (" +
                    std::to_string(ratio) + ")");

@@ -47,10 +47,10 @@ Outgoing freezeRequest(const std::string& to);
 // the message and whose digest is the message's), a refusal (status and code), or no answer.
 struct PostOutcome {
   int status = 0;
-  std::string code;     // problem `code` of a refusal
-  std::string digest;   // the receipt's digest when receipted
+  std::string code;    // problem `code` of a refusal
+  std::string digest;  // the receipt's digest when receipted
   bool receipted = false;
-  std::string error;    // transport error when status is 0
+  std::string error;  // transport error when status is 0
 };
 PostOutcome post(test::Client& client, const Outgoing& message);
 
@@ -76,6 +76,6 @@ class Flags {
 };
 
 std::string pluginPath(const std::string& stem);  // build/test-plugins/libdx_<stem>.so
-std::string buildDir();                            // the CMake binary folder
+std::string buildDir();                           // the CMake binary folder
 
 }  // namespace dx::stress
