@@ -10,6 +10,7 @@
 // real client does; the hub answers a repeat with the original receipt. The sink is the probe
 // connector (tests/integration/plugins), which appends one line per deliver() call to a file.
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -111,7 +112,10 @@ int crashLoop(int argc, char** argv) {
                 "the audit chain verifies.");
 
   const std::string sink = Poco::TemporaryFile::tempName() + "-sink.txt";
-  Poco::TemporaryFile::registerForDeletion(sink);
+  if (const char* keep = std::getenv("DX_KEEP_TEST_DIRS"); keep && *keep)
+    std::cout << "crash-loop: the sink's record is kept: " << sink << std::endl;
+  else
+    Poco::TemporaryFile::registerForDeletion(sink);
   test::HubOptions options;
   options.pluginsJson = R"([{"name": "probe", "library": ")" + pluginPath("probe_connector") +
                         R"(", "serves": ["bank.sbi", "bank.pnb"], "types": ["freeze.request"],
