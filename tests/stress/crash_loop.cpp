@@ -10,8 +10,8 @@
 // real client does; the hub answers a repeat with the original receipt. The sink is the probe
 // connector (tests/integration/plugins), which appends one line per deliver() call to a file.
 #include <atomic>
-#include <cstdlib>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
