@@ -145,7 +145,7 @@ HubConfig loadConfig(const std::string& path) {
         static_cast<std::size_t>(limits.integer("max_body_bytes", 1 << 20, 1024, 64 << 20));
     c.limits.freshnessSeconds =
         static_cast<int>(limits.integer("freshness_seconds", 300, 1, 86400));
-    c.limits.maxConnections = static_cast<int>(limits.integer("max_connections", 256, 1, 65536));
+    c.limits.maxConnections = static_cast<int>(limits.integer("max_connections", 1024, 1, 65536));
     c.limits.workers = static_cast<int>(limits.integer("workers", 4, 1, 1024));
     c.limits.queue = static_cast<int>(limits.integer("queue", 256, 1, 1 << 20));
     c.limits.readTimeoutMs =

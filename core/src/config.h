@@ -31,7 +31,7 @@ struct ParticipantConfig {
 struct Limits {
   std::size_t maxBodyBytes = 1 << 20;
   int freshnessSeconds = 300;
-  int maxConnections = 256;
+  int maxConnections = 1024;
   int workers = 4;  // requests in the CPU stage (signature checks) at once
   int queue = 256;
   int readTimeoutMs = 10000;

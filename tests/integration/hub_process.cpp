@@ -157,7 +157,7 @@ HubProcess::HubProcess(HubOptions options) : options_(options) {
   initClientTls();
   dir_ = makeTempDir();
   configPath_ = dir_ + "/dxhub.json";
-  dbPath_ = dir_ + "/dxhub.db";
+  dbPath_ = options_.dbPath.empty() ? dir_ + "/dxhub.db" : options_.dbPath;
   logPath_ = dir_ + "/dxhub.log";
   port_ = freeLoopbackPort();
   writeConfig();

@@ -41,6 +41,7 @@ struct HubOptions {
   int queue = 256;
   int readTimeoutMs = 5000;
   std::string pluginsJson = "[]";  // the config's `plugins` array, as JSON text
+  std::string dbPath;              // the SQLite file; empty: dxhub.db in the hub's temp folder
 };
 
 // What a finished command printed (stdout and stderr together) and its exit status
