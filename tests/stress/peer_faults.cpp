@@ -48,8 +48,8 @@ class Run {
       : fault_(fault), messages_(messages), report_(report) {
     dir_ = Poco::TemporaryFile::tempName() + "-peer-faults";
     std::filesystem::create_directories(dir_);
-    sbiPort_ = test::freeLoopbackPort();
-    pnbPort_ = test::freeLoopbackPort();
+    sbiPort_ = freeLoopbackPort();
+    pnbPort_ = freeLoopbackPort();
   }
   ~Run() {
     hub_.reset();
@@ -160,7 +160,7 @@ class Run {
   int lost() const { return lost_; }
 
  private:
-  std::unique_ptr<test::ChildProcess> bank(const std::string& id, int port,
+  std::unique_ptr<ChildProcess> bank(const std::string& id, int port,
                                            const std::string& scenario, bool wrongCa,
                                            const std::string& tag) {
     std::string scenarioPath = dir_ + "/" + tag + ".json";
@@ -174,7 +174,7 @@ class Run {
       args.insert(args.end(), {"--tls-cert", test::testPki() + "/test/foreign.crt", "--tls-key",
                                test::testPki() + "/test/foreign.key"});
     }
-    auto child = std::make_unique<test::ChildProcess>(buildDir() + "/dx-sim-bank", args,
+    auto child = std::make_unique<ChildProcess>(buildDir() + "/dx-sim-bank", args,
                                                       dir_ + "/" + tag + ".log");
     // Ready when it accepts connections (the hub's retries would cope, but the test is quicker).
     for (int i = 0; i < 100; ++i) {
@@ -275,7 +275,7 @@ class Run {
   Report& report_;
   std::string dir_;
   int sbiPort_ = 0, pnbPort_ = 0, lost_ = 0;
-  std::unique_ptr<test::ChildProcess> sbi_, pnb_;
+  std::unique_ptr<ChildProcess> sbi_, pnb_;
   std::unique_ptr<test::HubProcess> hub_;
   std::unique_ptr<test::Client> reader_;
 };
