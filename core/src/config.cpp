@@ -109,6 +109,10 @@ HubConfig loadConfig(const std::string& path) {
   } catch (const std::exception&) {
     throw ConfigError(path + ": cannot read the config file");
   }
+  return parseConfig(text, path);
+}
+
+HubConfig parseConfig(std::string_view text, const std::string& path) {
   rapidjson::Document doc;
   if (JsonError e = parseStrict(text, doc)) throw ConfigError(path + ": " + e.message());
 

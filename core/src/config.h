@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <rapidjson/document.h>
@@ -55,6 +56,8 @@ struct HubConfig {
 
 // Throws ConfigError("<file>: <key>: <what was expected>").
 HubConfig loadConfig(const std::string& path);
+// The same for a config's text; `path` names it in errors (and is HubConfig::path).
+HubConfig parseConfig(std::string_view text, const std::string& path);
 
 // Reads a whole file; throws std::runtime_error naming it.
 std::string readFile(const std::string& path);

@@ -6,6 +6,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "domain_checks.h"
+
 namespace dx {
 
 std::string problemJson(const Problem& problem, int status) {
@@ -26,6 +28,14 @@ std::string problemJson(const Problem& problem, int status) {
   w.EndObject();
   return {buf.GetString(), buf.GetSize()};
 }
+
+namespace {
+// A type of the contract (DESIGN §4), not just whatever a sender wrote there.
+bool isContractType(std::string_view type) {
+  const std::vector<std::string>& types = MessageValidator::types();
+  return std::find(types.begin(), types.end(), type) != types.end();
+}
+}  // namespace
 
 Pipeline::Pipeline(const HubConfig& config, const Registry& registry, const Policy& policy,
                    const MessageValidator& validator, Store& store, Journal& journal,
@@ -62,27 +72,27 @@ Outcome Pipeline::refused(const Problem& problem, const std::string& client, std
                           std::string_view from, std::string_view to, std::string_view type,
                           std::string_view digest) {
   int status = problemStatus(problem.code);
-  // Every refusal is in the audit log: what was claimed, who the TLS client was, and why. Ids
-  // and names from a refused message are attacker-chosen: they are bounded before storing.
-  auto bounded = [](std::string_view s) { return std::string(s.substr(0, 128)); };
-  AuditEntry entry{0,
-                   {},
-                   "refused",
-                   bounded(id),
-                   bounded(digest),
-                   bounded(from),
-                   bounded(to),
-                   bounded(type),
-                   problem.code,
-                   bounded(client),
+  // Every refusal is in the audit log: what was claimed, who the TLS client was, and why. The
+  // id, type and names of a refused message are the sender's, unchecked: the audit log, the
+  // metrics (served without a client certificate) and the log line take them only when they are
+  // what the hub knows — a UUID, a type of the contract, a registered participant — so neither
+  // a number written into them (an Aadhaar number as the id, say) nor an endless set of metric
+  // labels gets in.
+  auto known = [&](std::string_view name) {
+    return registry_.find(name) ? std::string(name) : std::string();
+  };
+  std::string shownId = isUuid(id) ? std::string(id) : std::string();
+  std::string shownType = type.empty() || isContractType(type) ? std::string(type) : "other";
+  AuditEntry entry{0,           {},        "refused",    shownId,         std::string(digest),
+                   known(from), known(to), shownType,    problem.code,    known(client),
                    {}};
   if (!journal_.record(std::move(entry)) && problem.code != "store_unavailable") {
     Problem unavailable{"store_unavailable", "the hub cannot write its audit log; retry later"};
-    metrics_.countMessage(type, unavailable.code);
-    return {503, unavailable.code, problemJson(unavailable), std::string(id), std::string(type)};
+    metrics_.countMessage(shownType, unavailable.code);
+    return {503, unavailable.code, problemJson(unavailable), shownId, shownType};
   }
-  metrics_.countMessage(type, problem.code);
-  return {status, problem.code, problemJson(problem, status), std::string(id), std::string(type)};
+  metrics_.countMessage(shownType, problem.code);
+  return {status, problem.code, problemJson(problem, status), shownId, shownType};
 }
 
 namespace {
@@ -146,7 +156,8 @@ Outcome Pipeline::submit(std::string_view jws, const std::string& client) {
   if (!recipient) return refuse({"forbidden", "recipient is not a registered participant"});
   const PolicyRule* rule = policy_.find(m.sender().role, std::string(type), recipient->role);
   if (!rule)
-    return refuse({"forbidden", "a " + m.sender().role + " may not send " + std::string(type) +
+    return refuse({"forbidden", "a " + m.sender().role + " may not send " +
+                                    (isContractType(type) ? std::string(type) : "this type") +
                                     " to a " + recipient->role});
   std::string answers;
   if (rule->ref) {

@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
@@ -103,13 +104,35 @@ std::string readWhole(const std::string& path) {
 }
 
 std::string makeTempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/dxhub-it.XXXXXX";
+  const char* tmp = std::getenv("TMPDIR");
+  std::string base = testRunDir();
+  if (base.empty()) base = tmp && *tmp ? tmp : "/tmp";
+  Poco::File(base).createDirectories();
+  std::string tmpl = base + "/dxhub-it.XXXXXX";
   if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed for " + tmpl);
   return tmpl;
 }
 
+// Appends what the hub answered to <run dir>/responses/<pid>.txt, for the leak scan.
+void recordResponse(const Response& r) {
+  static const std::string dir = testRunDir();
+  if (dir.empty() || r.status == 0) return;
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  static const std::string path = [] {
+    Poco::File(dir + "/responses").createDirectories();
+    return dir + "/responses/" + std::to_string(::getpid()) + ".txt";
+  }();
+  std::ofstream out(path, std::ios::app | std::ios::binary);
+  out << "=== HTTP " << r.status << " " << r.contentType() << "\n" << r.body << "\n";
+}
+
 }  // namespace
+
+std::string testRunDir() {
+  const char* dir = std::getenv("DX_TEST_RUN_DIR");
+  return dir && *dir ? dir : "";
+}
 
 const std::string& testPki() {
   static const std::string dir = [] {
@@ -168,8 +191,9 @@ HubProcess::~HubProcess() {
     stop();
   } catch (...) {
   }
+  // A test run's folder keeps them for the leak scan (and whoever reads a failure).
   const char* keep = std::getenv("DX_KEEP_TEST_DIRS");
-  if (!(keep && *keep)) {
+  if (!(keep && *keep) && testRunDir().empty()) {
     try {
       Poco::File(dir_).remove(true);
     } catch (...) {
@@ -396,14 +420,22 @@ Response readResponse(Poco::Net::HTTPSClientSession& session,
     r.headers[key] = value;
   }
   Poco::StreamCopier::copyToString(is, r.body);
+  recordResponse(r);
   return r;
 }
 
 }  // namespace
 
+Response Client::send(const std::string& method, const std::string& path,
+                      const std::string* body, const std::string& contentType,
+                      const std::vector<std::pair<std::string, std::string>>& headers) {
+  return request(method, path, body, contentType, body ? body->size() : 0, headers);
+}
+
 Response Client::request(const std::string& method, const std::string& path,
                          const std::string* body, const std::string& contentType,
-                         std::size_t declaredLength) {
+                         std::size_t declaredLength,
+                         const std::vector<std::pair<std::string, std::string>>& headers) {
   Response r;
   try {
     Poco::Net::HTTPSClientSession& s = session();
@@ -413,6 +445,7 @@ Response Client::request(const std::string& method, const std::string& path,
       if (!contentType.empty()) request.setContentType(contentType);
       request.setContentLength(static_cast<std::streamsize>(declaredLength));
     }
+    for (const auto& [name, value] : headers) request.add(name, value);
     std::ostream& os = s.sendRequest(request);
     if (body) os.write(body->data(), static_cast<std::streamsize>(body->size()));
     r = readResponse(s);
@@ -429,32 +462,17 @@ Response Client::request(const std::string& method, const std::string& path,
   return r;
 }
 
-Response Client::postWatchingForEarlyAnswer(const std::string& path, const std::string& body,
-                                            const std::string& contentType) {
+Response Client::upload(Poco::Net::HTTPRequest& request, const std::string& what,
+                        const std::function<bool(Poco::Net::HTTPSClientSession&, std::ostream&,
+                                                 std::size_t&, std::string&)>& sendMore) {
   Response r;
   std::size_t sent = 0;
   std::string sendError;
   try {
     Poco::Net::HTTPSClientSession& s = session();
-    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, path,
-                                   Poco::Net::HTTPMessage::HTTP_1_1);
-    request.setContentType(contentType);
-    request.setContentLength(static_cast<std::streamsize>(body.size()));
     std::ostream& os = s.sendRequest(request);
-    os.flush();  // the headers are on the wire; the body goes straight to the socket
-    Poco::Net::StreamSocket& socket = s.socket();
-    constexpr std::size_t kChunk = 16 * 1024;
-    while (sent < body.size()) {
-      if (socket.poll(Poco::Timespan(0), Poco::Net::Socket::SELECT_READ)) break;  // answered
-      try {
-        int n = socket.sendBytes(body.data() + sent,
-                                 static_cast<int>(std::min(kChunk, body.size() - sent)));
-        if (n <= 0) break;
-        sent += static_cast<std::size_t>(n);
-      } catch (const Poco::Exception& e) {
-        sendError = e.displayText();
-        break;
-      }
+    os.flush();  // the headers are on the wire
+    while (sendMore(s, os, sent, sendError)) {
     }
     r = readResponse(s);
   } catch (const Poco::Exception& e) {
@@ -465,10 +483,60 @@ Response Client::postWatchingForEarlyAnswer(const std::string& path, const std::
     r.error = e.what();
   }
   if (r.status == 0)
-    r.error += " (after sending " + std::to_string(sent) + " of " + std::to_string(body.size()) +
-               " body bytes" + (sendError.empty() ? "" : "; sending failed: " + sendError) + ")";
+    r.error += " (after sending " + std::to_string(sent) + " " + what +
+               (sendError.empty() ? "" : "; sending failed: " + sendError) + ")";
   session_.reset();
   return r;
+}
+
+Response Client::postWatchingForEarlyAnswer(const std::string& path, const std::string& body,
+                                            const std::string& contentType) {
+  Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, path,
+                                 Poco::Net::HTTPMessage::HTTP_1_1);
+  request.setContentType(contentType);
+  request.setContentLength(static_cast<std::streamsize>(body.size()));
+  // The body goes straight to the socket, 16 KiB at a time, until the hub answers.
+  auto sendMore = [&](Poco::Net::HTTPSClientSession& s, std::ostream&, std::size_t& sent,
+                      std::string& sendError) {
+    Poco::Net::StreamSocket& socket = s.socket();
+    if (sent >= body.size() || socket.poll(Poco::Timespan(0), Poco::Net::Socket::SELECT_READ))
+      return false;
+    try {
+      int n = socket.sendBytes(body.data() + sent,
+                               static_cast<int>(std::min<std::size_t>(16384, body.size() - sent)));
+      if (n <= 0) return false;
+      sent += static_cast<std::size_t>(n);
+      return true;
+    } catch (const Poco::Exception& e) {
+      sendError = e.displayText();
+      return false;
+    }
+  };
+  return upload(request, "of " + std::to_string(body.size()) + " body bytes", sendMore);
+}
+
+Response Client::postChunkedEndless(const std::string& path, const std::string& chunk,
+                                    std::size_t quietBytes, std::size_t maxBytes,
+                                    const std::string& contentType) {
+  Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, path,
+                                 Poco::Net::HTTPMessage::HTTP_1_1);
+  request.setContentType(contentType);
+  request.setChunkedTransferEncoding(true);
+  auto sendMore = [&](Poco::Net::HTTPSClientSession& s, std::ostream& os, std::size_t& sent,
+                      std::string& sendError) {
+    if (sent >= maxBytes) return false;
+    if (sent >= quietBytes && s.socket().poll(Poco::Timespan(0), Poco::Net::Socket::SELECT_READ))
+      return false;  // answered
+    os.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    os.flush();
+    if (!os) {
+      sendError = "the connection refused more body";
+      return false;
+    }
+    sent += chunk.size();
+    return true;
+  };
+  return upload(request, "chunked body bytes", sendMore);
 }
 
 Response Client::postExpectingContinue(const std::string& path, std::size_t contentLength,

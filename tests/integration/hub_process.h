@@ -8,13 +8,16 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPSClientSession.h>
 
 #include "child_process.h"
@@ -31,6 +34,11 @@ std::string hubProgram();
 
 // Other programs a test runs (simulators) are dx::ChildProcess, and free ports come from
 // dx::freeLoopbackPort (core/src/child_process.h).
+
+// The folder a test run leaves its work in ($DX_TEST_RUN_DIR: hubs' folders with their logs and
+// databases, and every response body a Client read), for the leak scan that runs after the
+// suite; empty when unset (then hubs' folders are temporary and removed).
+std::string testRunDir();
 
 // Limits written into the hub's config ("limits" section); defaults keep tests quick.
 struct HubOptions {
@@ -148,13 +156,31 @@ class Client {
   // other status is its final word (RFC 9110 §10.1.1). The connection is closed afterwards.
   Response postExpectingContinue(const std::string& path, std::size_t contentLength,
                                  const std::string& contentType = "application/jose+json");
+  // Any request, with extra header fields (sent in this order, duplicates allowed).
+  Response send(const std::string& method, const std::string& path, const std::string* body,
+                const std::string& contentType,
+                const std::vector<std::pair<std::string, std::string>>& headers);
+  // A POST with `Transfer-Encoding: chunked` whose body never ends: `chunk` again and again,
+  // `quietBytes` without looking (TLS 1.3 session tickets make a socket readable before any
+  // answer), then until the hub answers or `maxBytes` were sent; then reads the answer. The
+  // connection is closed afterwards. `error` tells how far the upload got when there is none.
+  Response postChunkedEndless(const std::string& path, const std::string& chunk,
+                              std::size_t quietBytes, std::size_t maxBytes,
+                              const std::string& contentType = "application/jose+json");
   void setTimeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
   void close();  // drops the connection (the next request opens a new one)
 
  private:
   Response request(const std::string& method, const std::string& path, const std::string* body,
-                   const std::string& contentType, std::size_t declaredLength);
+                   const std::string& contentType, std::size_t declaredLength,
+                   const std::vector<std::pair<std::string, std::string>>& headers = {});
   Poco::Net::HTTPSClientSession& session();
+  // Sends `request`'s headers, then calls `sendMore(session, body stream, sent, sendError)` until
+  // it returns false, then reads the answer; `what` describes `sent` in an error. Closes the
+  // connection afterwards.
+  Response upload(Poco::Net::HTTPRequest& request, const std::string& what,
+                  const std::function<bool(Poco::Net::HTTPSClientSession&, std::ostream&,
+                                           std::size_t&, std::string&)>& sendMore);
 
   int port_;
   Poco::Net::Context::Ptr context_;
