@@ -66,7 +66,13 @@ CaseTracker::CaseTracker(const HubConfig& config, Store& store, Pipeline& pipeli
                    p.chaseKey);
       continue;
     }
-    cyberCellSigners_[p.id] = std::make_unique<Signer>(Signer::fromFiles(p.chaseKey, p.certs[0]));
+    try {
+      cyberCellSigners_[p.id] =
+          std::make_unique<Signer>(Signer::fromFiles(p.chaseKey, p.certs[0]));
+    } catch (const std::exception& e) {
+      throw std::runtime_error("participant " + p.id + ": chase_key " + p.chaseKey + ": " +
+                               e.what());
+    }
   }
 }
 

@@ -57,7 +57,7 @@ class DeliveryTest : public ::testing::Test {
   }
 
   std::string post(const std::string& to = "bank.sbi") {
-    std::string payload = envelope("freeze.request", "cc.samastipur", to, example("freeze.request"),
+    std::string payload = envelope("freeze.request", "cc.samastipur", to, liveExample("freeze.request"),
                                    {}, "31509260012345");
     std::string jws = signer("cc.samastipur").sign(payload);
     Response r = Client::as(hub_->port(), "cc.samastipur").post("/v1/messages", jws);

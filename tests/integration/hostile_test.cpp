@@ -216,7 +216,7 @@ class Catalogue {
     const Value& tmpl = doc_["templates"][type.c_str()];
     if (!b) b = get(tmpl, "body");
     if (b && b->IsString() && std::string(b->GetString()) == "example")
-      out.Parse(example(type).c_str());
+      out.Parse(liveExample(type).c_str());
     else if (b)
       out.CopyFrom(*b, out.GetAllocator());
     else

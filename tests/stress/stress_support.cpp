@@ -82,7 +82,7 @@ int Report::finish(const std::string& path) const {
 
 Outgoing freezeRequest(const std::string& to) {
   static const Signer cc = test::signer("cc.samastipur");
-  static const std::string body = test::example("freeze.request");
+  static const std::string body = test::liveExample("freeze.request");
   std::string jws =
       cc.sign(test::envelope("freeze.request", "cc.samastipur", to, body, {}, "31509260012345"));
   Expected<VerifiedMessage> m =

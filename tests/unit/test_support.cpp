@@ -6,6 +6,9 @@
 #include <stdexcept>
 
 #include <Poco/TemporaryFile.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "certificate.h"
 #include "envelope.h"
@@ -86,6 +89,24 @@ VerifiedMessage verified(const std::string& who, const std::string& payload) {
 
 std::string example(const std::string& type) {
   return readFile(std::string(DX_EXAMPLES_DIR) + "/" + type + ".json");
+}
+
+std::string liveExample(const std::string& type) {
+  rapidjson::Document body;
+  body.Parse(example(type).c_str());
+  auto it = body.FindMember("respond_by");
+  if (it != body.MemberEnd()) {
+    std::int64_t now = SystemClock::instance().unixSeconds();
+    // A notice's respond_by is a date (in India, +05:30), a request's a time.
+    std::string due = type == "notice.awareness"
+                          ? formatRfc3339(now + 7 * 86400 + 19800).substr(0, 10)
+                          : formatRfc3339(now + 3600);
+    it->value.SetString(due.c_str(), body.GetAllocator());
+  }
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  body.Accept(w);
+  return buf.GetString();
 }
 
 std::string envelope(const std::string& type, const std::string& from, const std::string& to,

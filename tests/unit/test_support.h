@@ -33,6 +33,10 @@ VerifiedMessage verified(const std::string& who, const std::string& payload);
 // A body from ../shared/examples/<type>.json.
 std::string example(const std::string& type);
 
+// The example as a live message carries it: its respond_by (if any) a week (a notice) or an hour
+// (a request) from now, so the hub does not escalate it as overdue at once.
+std::string liveExample(const std::string& type);
+
 // An envelope around `body` (JSON text) with a fresh id and the current time.
 std::string envelope(const std::string& type, const std::string& from, const std::string& to,
                      const std::string& body, const std::string& ref = {},
