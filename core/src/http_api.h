@@ -8,6 +8,7 @@
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/ThreadPool.h>
 
+#include "clock.h"
 #include "config.h"
 #include "metrics.h"
 #include "pipeline.h"
@@ -31,12 +32,14 @@ struct ApiContext {
   std::atomic<int> admitted{0};
   std::atomic<int> inFlight{0};
   std::atomic<bool> stopping{false};
+  const Clock* clock = &SystemClock::instance();  // "now" for reports' default periods
 };
 
 class HttpApi {
  public:
   HttpApi(const HubConfig& config, const std::string& listen, const Registry& registry,
-          Pipeline& pipeline, Store& store, Journal& journal, Metrics& metrics, Poco::Logger& log);
+          Pipeline& pipeline, Store& store, Journal& journal, Metrics& metrics, Poco::Logger& log,
+          const Clock& clock = SystemClock::instance());
   ~HttpApi();
 
   void start();

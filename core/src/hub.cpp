@@ -124,7 +124,7 @@ void ConnectorSubsystem::uninitialize() {
 
 void HttpSubsystem::initialize(Poco::Util::Application&) {
   s_.api = std::make_unique<HttpApi>(s_.config, s_.listen, *s_.registry, *s_.pipeline, *s_.store,
-                                     *s_.journal, s_.metrics, *s_.log);
+                                     *s_.journal, s_.metrics, *s_.log, *s_.clock);
   s_.api->start();
   s_.log->information("http: listening on %s (port %hu)", s_.listen, s_.api->port());
 }
