@@ -54,9 +54,15 @@ std::string englishText(const CrimeReport& r, const std::vector<Ranked>& frauds,
           ". ";
   } else {
     out = "The police stations of " + district + " registered " + casesEn(t.cases) +
-          " of cyber crime in " + month + ": the victims lost " + formatRupeesIndian(t.lost) +
-          ", of which " + formatRupeesIndian(t.frozen) + " has been frozen and " +
-          formatRupeesIndian(t.recovered) + " returned to them. ";
+          " of cyber crime in " + month + ": the victims lost " + formatRupeesIndian(t.lost);
+    if (t.frozen == 0 && t.recovered == 0)
+      out += "; none of it has been frozen or returned yet. ";
+    else if (t.recovered == 0)
+      out += ", of which " + formatRupeesIndian(t.frozen) +
+             " has been frozen; none has been returned to them yet. ";
+    else
+      out += ", of which " + formatRupeesIndian(t.frozen) + " has been frozen and " +
+             formatRupeesIndian(t.recovered) + " returned to them. ";
     std::vector<std::string> f, s;
     for (const Ranked& x : frauds) f.push_back(x.en + " (" + casesEn(x.cases) + ")");
     for (const Ranked& x : stations) s.push_back(x.en + " (" + std::to_string(x.cases) + ")");
@@ -87,14 +93,20 @@ std::string hindiText(const CrimeReport& r, const std::vector<Ranked>& frauds,
     out = month + " में " + district + " के थानों में साइबर अपराध का कोई मामला दर्ज नहीं हुआ। ";
   } else {
     out = month + " में " + district + " के थानों में साइबर अपराध के " + casesHi(t.cases) +
-          " दर्ज हुए: पीड़ितों के " + formatRupeesIndian(t.lost) + " गए, जिनमें से " +
-          formatRupeesIndian(t.frozen) + " फ्रीज़ कराए गए और " + formatRupeesIndian(t.recovered) +
-          " उन्हें वापस दिलाए गए। ";
+          " दर्ज हुए: पीड़ितों से " + formatRupeesIndian(t.lost) + " की ठगी हुई";
+    if (t.frozen == 0 && t.recovered == 0)
+      out += "; अभी तक इसमें से कोई राशि न फ्रीज़ हो सकी, न वापस मिली। ";
+    else if (t.recovered == 0)
+      out += ", जिसमें से " + formatRupeesIndian(t.frozen) +
+             " फ्रीज़ कराए गए; अभी तक कोई राशि वापस नहीं मिली। ";
+    else
+      out += ", जिसमें से " + formatRupeesIndian(t.frozen) + " फ्रीज़ कराए गए और " +
+             formatRupeesIndian(t.recovered) + " पीड़ितों को वापस दिलाए गए। ";
     std::vector<std::string> f, s;
     for (const Ranked& x : frauds) f.push_back(x.hi + " (" + casesHi(x.cases) + ")");
     for (const Ranked& x : stations) s.push_back(x.hi + " (" + std::to_string(x.cases) + ")");
-    out += "सबसे अधिक मामले " + joined(f, "और") + " के रहे। सबसे अधिक मामले " + joined(s, "और") +
-           " थानों में दर्ज हुए। ";
+    out += "सबसे अधिक मामले " + joined(f, "और") + " के रहे। थानों में सबसे अधिक मामले " +
+           joined(s, "और") + " में दर्ज हुए। ";
   }
   out +=
       "ठग बैंक, केवाईसी डेस्क या किसी सरकारी कार्यालय का कर्मचारी बनकर फ़ोन करते हैं और लोगों से "

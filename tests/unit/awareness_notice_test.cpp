@@ -90,6 +90,7 @@ TEST_F(AwarenessNoticeTest, IsAValidBilingualNoticeNamingTopFraudsAndStations) {
   EXPECT_NE(en.find("6 cases"), std::string::npos) << en;
   EXPECT_NE(en.find("₹1,50,500.50"), std::string::npos) << en;
   EXPECT_NE(hi.find("6 मामले"), std::string::npos) << hi;
+  EXPECT_NE(en.find("none of it has been frozen or returned yet"), std::string::npos) << en;
   // Commonest frauds and busiest stations, most first, in each language.
   EXPECT_NE(en.find("OTP/KYC fraud (3 cases), UPI fraud (2 cases) and Job fraud (1 case)"),
             std::string::npos)
