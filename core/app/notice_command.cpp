@@ -14,7 +14,8 @@
 namespace dx::cli {
 
 namespace {
-constexpr const char* kUsage = R"(usage: dxhub notice draft --config FILE --period YYYY-MM [--out BODY.json]
+constexpr const char* kUsage =
+    R"(usage: dxhub notice draft --config FILE --period YYYY-MM [--out BODY.json]
 
 Drafts a notice.awareness body (config/schemas/notice.awareness.json) in Hindi and English from
 the month's cyber-crime graph, read from the store named by the config: the month's cases and

@@ -44,6 +44,7 @@ class ServeApplication : public Poco::Util::ServerApplication {
     addSubsystem(new PolicySubsystem(state_));
     addSubsystem(new StoreSubsystem(state_));
     addSubsystem(new ConnectorSubsystem(state_));
+    addSubsystem(new CasesSubsystem(state_));
     addSubsystem(new HttpSubsystem(state_));
   }
 

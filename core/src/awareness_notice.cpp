@@ -50,8 +50,8 @@ std::string englishText(const CrimeReport& r, const std::vector<Ranked>& frauds,
   const std::string month = r.period.from.english();
   std::string out;
   if (t.cases == 0) {
-    out = "The police stations of " + district + " registered no cyber-crime case in " + month +
-          ". ";
+    out =
+        "The police stations of " + district + " registered no cyber-crime case in " + month + ". ";
   } else {
     out = "The police stations of " + district + " registered " + casesEn(t.cases) +
           " of cyber crime in " + month + ": the victims lost " + formatRupeesIndian(t.lost);
@@ -105,8 +105,8 @@ std::string hindiText(const CrimeReport& r, const std::vector<Ranked>& frauds,
     std::vector<std::string> f, s;
     for (const Ranked& x : frauds) f.push_back(x.hi + " (" + casesHi(x.cases) + ")");
     for (const Ranked& x : stations) s.push_back(x.hi + " (" + std::to_string(x.cases) + ")");
-    out += "सबसे अधिक मामले " + joined(f, "और") + " के रहे। थानों में सबसे अधिक मामले " +
-           joined(s, "और") + " में दर्ज हुए। ";
+    out += "सबसे अधिक मामले " + joined(f, "और") + " के रहे। थानों में सबसे अधिक मामले " + joined(s, "और") +
+           " में दर्ज हुए। ";
   }
   out +=
       "ठग बैंक, केवाईसी डेस्क या किसी सरकारी कार्यालय का कर्मचारी बनकर फ़ोन करते हैं और लोगों से "

@@ -6,6 +6,8 @@
 
 #include <openssl/rand.h>
 
+#include "crypto.h"
+
 namespace dx {
 
 const SystemClock& SystemClock::instance() {
@@ -79,10 +81,10 @@ std::string formatRfc3339(std::int64_t unixSeconds) {
   return buf;
 }
 
-std::string newUuid() {
-  unsigned char b[16];
-  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("no randomness for a message id");
-  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
+namespace {
+// RFC 9562 text form of 16 bytes, with `version` and the variant bits set.
+std::string uuidText(unsigned char* b, int version) {
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | (version << 4));
   b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
   char out[37];
   std::snprintf(out, sizeof out,
@@ -90,6 +92,18 @@ std::string newUuid() {
                 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
                 b[15]);
   return out;
+}
+}  // namespace
+
+std::string newUuid() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("no randomness for a message id");
+  return uuidText(b, 4);
+}
+
+std::string nameUuid(std::string_view name) {
+  std::string digest = sha256(name);
+  return uuidText(reinterpret_cast<unsigned char*>(digest.data()), 8);
 }
 
 }  // namespace dx

@@ -45,5 +45,9 @@ std::optional<std::int64_t> parseRfc3339(std::string_view text);
 std::string formatRfc3339(std::int64_t unixSeconds);
 // A random (version 4) UUID from OpenSSL's CSPRNG, lower case.
 std::string newUuid();
+// The same UUID for the same name (RFC 9562 version 8, from SHA-256 of `name`): the id of a
+// message the hub makes about something, so making it twice (after a restart, or on a second
+// instance) is the same message, stored once.
+std::string nameUuid(std::string_view name);
 
 }  // namespace dx

@@ -94,6 +94,14 @@ const ParticipantConfig* HubConfig::findParticipant(const std::string& id) const
   return nullptr;
 }
 
+const ParticipantConfig* HubConfig::bankForIfsc(const std::string& ifsc) const {
+  std::string prefix = ifsc.substr(0, 4);
+  for (const ParticipantConfig& p : participants)
+    for (const std::string& candidate : p.ifscPrefixes)
+      if (p.role == "bank" && candidate == prefix) return &p;
+  return nullptr;
+}
+
 HubConfig loadConfig(const std::string& path) {
   std::string text;
   try {
@@ -151,7 +159,8 @@ HubConfig loadConfig(const std::string& path) {
   for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
     std::string prefix = "participants[" + std::to_string(i) + "]";
     Reader r(path, (*list)[i], prefix,
-             {"id", "role", "name", "name_hi", "key_type", "certs", "ifsc_prefixes"});
+             {"id", "role", "name", "name_hi", "key_type", "certs", "ifsc_prefixes",
+              "respond_minutes", "escalate_to", "chase", "chase_key"});
     ParticipantConfig p;
     p.id = r.string("id", true);
     p.role = r.string("role", true);
@@ -166,9 +175,22 @@ HubConfig loadConfig(const std::string& path) {
     p.certs = r.strings("certs");
     if (p.certs.empty()) p.certs.push_back(c.pkiDir + "/" + p.id + ".crt");
     p.ifscPrefixes = r.strings("ifsc_prefixes");
+    p.respondMinutes = static_cast<int>(r.integer("respond_minutes", 60, 1, 7 * 24 * 60));
+    p.escalateTo = r.string("escalate_to", false, "");
+    p.chase = r.string("chase", false, "approve");
+    if (p.chase != "approve" && p.chase != "auto")
+      r.fail(prefix + ".chase", "expected \"approve\" or \"auto\"");
+    p.chaseKey = r.string("chase_key", false, c.pkiDir + "/" + p.id + ".key");
     if (c.findParticipant(p.id))
       r.fail(prefix + ".id", "participant \"" + p.id + "\" listed twice");
     c.participants.push_back(std::move(p));
+  }
+
+  for (std::size_t i = 0; i < c.participants.size(); ++i) {
+    const std::string& to = c.participants[i].escalateTo;
+    if (!to.empty() && !c.findParticipant(to))
+      top.fail("participants[" + std::to_string(i) + "].escalate_to",
+               "\"" + to + "\" is not a participant");
   }
 
   c.plugins.SetArray();

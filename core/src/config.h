@@ -22,6 +22,10 @@ struct ParticipantConfig {
   std::string keyType;                    // "" (Ed25519) or "p256": read by the dev PKI script
   std::vector<std::string> certs;         // PEM paths; default <pki.dir>/<id>.crt
   std::vector<std::string> ifscPrefixes;  // banks: the IFSC prefixes routed to this bank
+  int respondMinutes = 60;  // banks: time to answer a freeze request without its own respond_by
+  std::string escalateTo;   // banks: also told when a request to it is overdue ("" = nobody)
+  std::string chase;        // cyber cells: "approve" (drafts wait) or "auto" (sent at once)
+  std::string chaseKey;     // cyber cells: the key the hub signs approved or auto drafts with
 };
 
 struct Limits {
@@ -46,6 +50,8 @@ struct HubConfig {
   std::string hubCertPath() const { return pkiDir + "/" + hubId + ".crt"; }
   std::string hubKeyPath() const { return pkiDir + "/" + hubId + ".key"; }
   const ParticipantConfig* findParticipant(const std::string& id) const;
+  // The bank whose IFSC prefixes include the first four letters of `ifsc`, if any.
+  const ParticipantConfig* bankForIfsc(const std::string& ifsc) const;
 };
 
 // Throws ConfigError("<file>: <key>: <what was expected>").

@@ -5,9 +5,8 @@
 #include <map>
 #include <tuple>
 
-#include "jws.h"
 #include "money.h"
-#include "strict_json.h"
+#include "stored_message.h"
 
 namespace dx {
 
@@ -18,15 +17,15 @@ std::string Month::text() const {
 }
 
 std::string Month::english() const {
-  static constexpr const char* kNames[] = {"January", "February", "March",     "April",
-                                           "May",     "June",     "July",      "August",
-                                           "September", "October", "November", "December"};
+  static constexpr const char* kNames[] = {"January",   "February", "March",    "April",
+                                           "May",       "June",     "July",     "August",
+                                           "September", "October",  "November", "December"};
   return std::string(kNames[month - 1]) + " " + std::to_string(year);
 }
 
 std::string Month::hindi() const {
-  static constexpr const char* kNames[] = {"जनवरी", "फ़रवरी", "मार्च",  "अप्रैल",  "मई",    "जून",
-                                           "जुलाई", "अगस्त", "सितंबर", "अक्टूबर", "नवंबर", "दिसंबर"};
+  static constexpr const char* kNames[] = {"जनवरी", "फ़रवरी", "मार्च",  "अप्रैल",  "मई",   "जून",
+                                           "जुलाई",  "अगस्त",  "सितंबर", "अक्टूबर", "नवंबर", "दिसंबर"};
   return std::string(kNames[month - 1]) + " " + std::to_string(year);
 }
 
@@ -61,11 +60,11 @@ Expected<ReportPeriod> reportPeriod(std::string_view from, std::string_view to,
     if (std::optional<Month> m = parseMonth(text)) return *m;
     return Problem{"bad_query", std::string(name) + " must be a month written YYYY-MM"};
   };
-  Expected<Month> end = to.empty() ? Expected<Month>(monthInIndia(clock.unixSeconds()))
-                                   : read("to", to);
+  Expected<Month> end =
+      to.empty() ? Expected<Month>(monthInIndia(clock.unixSeconds())) : read("to", to);
   if (!end) return end.problem();
-  Expected<Month> start =
-      from.empty() ? Expected<Month>(Month::fromIndex(end.value().index() - 5)) : read("from", from);
+  Expected<Month> start = from.empty() ? Expected<Month>(Month::fromIndex(end.value().index() - 5))
+                                       : read("from", from);
   if (!start) return start.problem();
   if (start.value().index() > end.value().index())
     return Problem{"bad_query", "from must not be after to"};
@@ -105,30 +104,23 @@ std::vector<StationRecord> latestRecords(std::vector<StationRecord> records) {
 
 namespace {
 
-std::string stringField(const rapidjson::Value& obj, const char* name) {
-  auto it = obj.FindMember(name);
-  return it != obj.MemberEnd() && it->value.IsString() ? it->value.GetString() : std::string();
-}
-
-// The record in a stored message, or nullopt if it is not one (the pipeline validated every
-// stored message, so that would be a store written by something else).
+// The record in a stored station.record message; nullopt if its money or time do not read
+// (the pipeline validated every stored message, so only an altered store gets here). Throws
+// StoreError when the stored bytes do not decode at all.
 std::optional<StationRecord> readRecord(const MessageRecord& m) {
-  Expected<JwsParts> parts = splitJws(m.jws, JsonLimits{});
-  if (!parts) return std::nullopt;
-  rapidjson::Document envelope;
-  if (parseStrict(parts->payload, envelope) || !envelope.IsObject()) return std::nullopt;
+  rapidjson::Document envelope = storedEnvelope(m);
   auto body = envelope.FindMember("body");
   if (body == envelope.MemberEnd() || !body->value.IsObject()) return std::nullopt;
   const rapidjson::Value& b = body->value;
   StationRecord r;
   r.station = m.from;
-  r.caseNo = stringField(b, "case_no");
-  r.registeredOn = stringField(b, "registered_on");
-  r.category = stringField(b, "category");
-  r.status = stringField(b, "status");
-  std::optional<std::int64_t> lost = parsePaise(stringField(b, "amount_lost"));
-  std::optional<std::int64_t> frozen = parsePaise(stringField(b, "amount_frozen"));
-  std::optional<std::int64_t> recovered = parsePaise(stringField(b, "amount_recovered"));
+  r.caseNo = jsonString(b, "case_no");
+  r.registeredOn = jsonString(b, "registered_on");
+  r.category = jsonString(b, "category");
+  r.status = jsonString(b, "status");
+  std::optional<Paise> lost = parseMoney(jsonString(b, "amount_lost"));
+  std::optional<Paise> frozen = parseMoney(jsonString(b, "amount_frozen"));
+  std::optional<Paise> recovered = parseMoney(jsonString(b, "amount_recovered"));
   std::optional<std::int64_t> created = parseRfc3339(m.created);
   if (r.caseNo.empty() || !lost || !frozen || !recovered || !created) return std::nullopt;
   r.lost = *lost;
@@ -167,7 +159,8 @@ void Tally::add(const StationRecord& record) {
   lost += record.lost;
   frozen += record.frozen;
   recovered += record.recovered;
-  if (int s = indexOf(kCaseStatuses, record.status); s >= 0) ++byStatus[static_cast<std::size_t>(s)];
+  if (int s = indexOf(kCaseStatuses, record.status); s >= 0)
+    ++byStatus[static_cast<std::size_t>(s)];
 }
 
 void Tally::add(const Tally& other) {
@@ -178,8 +171,7 @@ void Tally::add(const Tally& other) {
   for (std::size_t s = 0; s < byStatus.size(); ++s) byStatus[s] += other.byStatus[s];
 }
 
-const Tally& CrimeReport::cell(std::size_t station, std::size_t category,
-                               std::size_t month) const {
+const Tally& CrimeReport::cell(std::size_t station, std::size_t category, std::size_t month) const {
   return stations[station].cells[category * months.size() + month];
 }
 
@@ -219,8 +211,8 @@ CrimeReport buildCrimeReport(const HubConfig& config, const std::vector<StationR
   const std::size_t cellCount = crimeCategories().size() * report.months.size();
   auto addStation = [&](std::string id, std::string name, std::string nameHi) {
     if (name.empty()) name = id;
-    report.stations.push_back({std::move(id), std::move(name), std::move(nameHi),
-                               std::vector<Tally>(cellCount)});
+    report.stations.push_back(
+        {std::move(id), std::move(name), std::move(nameHi), std::vector<Tally>(cellCount)});
   };
   for (const ParticipantConfig& p : config.participants)
     if (p.role == "station") addStation(p.id, p.name, p.nameHi);

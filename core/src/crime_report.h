@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "config.h"
 #include "expected.h"
+#include "money.h"
 #include "store.h"
 
 namespace dx {
@@ -25,7 +26,7 @@ struct Month {
 
   int index() const { return year * 12 + month - 1; }  // months since year 0
   static Month fromIndex(int index) { return {index / 12, index % 12 + 1}; }
-  std::string text() const;    // "2026-10"
+  std::string text() const;     // "2026-10"
   std::string english() const;  // "October 2026"
   std::string hindi() const;    // "अक्टूबर 2026"
   bool operator==(const Month&) const = default;
@@ -49,8 +50,7 @@ constexpr int kMaxReportMonths = 60;
 // the current month (by `clock`, in India), `from` five months before `to` (six months in all).
 // Problem{"bad_query"} for a month not written YYYY-MM, `from` after `to`, or more than
 // kMaxReportMonths months.
-Expected<ReportPeriod> reportPeriod(std::string_view from, std::string_view to,
-                                    const Clock& clock);
+Expected<ReportPeriod> reportPeriod(std::string_view from, std::string_view to, const Clock& clock);
 
 // The categories of station.record (DESIGN §4), in the schema's order, with their names.
 struct CrimeCategory {
@@ -68,7 +68,7 @@ constexpr std::array<const char*, 4> kCaseStatuses = {"registered", "under_inves
 struct StationRecord {
   std::string station;  // `from` of the message
   std::string caseNo, registeredOn, category, status;
-  std::int64_t lost = 0, frozen = 0, recovered = 0;
+  Paise lost = 0, frozen = 0, recovered = 0;
   std::int64_t created = 0;  // unix seconds of the envelope's `created`
   std::int64_t seq = 0;      // the hub's acceptance order
 };
@@ -76,13 +76,14 @@ struct StationRecord {
 // Keeps the newest record of each (station, case_no); the order of the result is unspecified.
 std::vector<StationRecord> latestRecords(std::vector<StationRecord> records);
 
-// Every station.record in the store, newest of each case only. Throws StoreError.
+// Every station.record in the store, newest of each case only. Throws StoreError (also when a
+// stored message does not decode: the store was altered).
 std::vector<StationRecord> latestStationRecords(Store& store);
 
 // Cases and money of one cell (or of a sum of cells).
 struct Tally {
   int cases = 0;
-  std::int64_t lost = 0, frozen = 0, recovered = 0;  // paise
+  Paise lost = 0, frozen = 0, recovered = 0;
   std::array<int, kCaseStatuses.size()> byStatus{};  // cases per status, kCaseStatuses' order
 
   void add(const StationRecord& record);

@@ -40,9 +40,9 @@ std::string crimeReportCsv(const CrimeReport& r) {
         appendField(out, r.months[m].text());
         appendField(out, crimeCategories()[c].id);
         appendField(out, std::to_string(t.cases));
-        appendField(out, formatPaise(t.lost));
-        appendField(out, formatPaise(t.frozen));
-        appendField(out, formatPaise(t.recovered));
+        appendField(out, formatMoney(t.lost));
+        appendField(out, formatMoney(t.frozen));
+        appendField(out, formatMoney(t.recovered));
         for (int n : t.byStatus) appendField(out, std::to_string(n));
         out += "\r\n";
       }

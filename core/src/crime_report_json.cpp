@@ -19,9 +19,9 @@ void writeString(JsonWriter& w, const char* key, const std::string& value) {
 void writeTally(JsonWriter& w, const Tally& t) {
   w.Key("cases");
   w.Int(t.cases);
-  writeString(w, "amount_lost", formatPaise(t.lost));
-  writeString(w, "amount_frozen", formatPaise(t.frozen));
-  writeString(w, "amount_recovered", formatPaise(t.recovered));
+  writeString(w, "amount_lost", formatMoney(t.lost));
+  writeString(w, "amount_frozen", formatMoney(t.frozen));
+  writeString(w, "amount_recovered", formatMoney(t.recovered));
   w.Key("status");
   w.StartObject();
   for (std::size_t s = 0; s < kCaseStatuses.size(); ++s) {

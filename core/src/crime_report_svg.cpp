@@ -21,7 +21,7 @@ constexpr const char* kColours[] = {"#0072B2", "#E69F00", "#009E73", "#CC79A7", 
 
 // Canvas and panels, in px.
 constexpr double kWidth = 1120, kHeight = 780;
-constexpr double kLeft = 80, kRight = 860;          // plot areas; the legend is right of them
+constexpr double kLeft = 80, kRight = 860;           // plot areas; the legend is right of them
 constexpr double kBarsTop = 110, kBarsBottom = 400;  // cases per station and category
 constexpr double kLineTop = 545, kLineBottom = 690;  // district total per month
 
@@ -29,12 +29,23 @@ std::string xml(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -72,8 +83,9 @@ Axis niceAxis(int max) {
 // Horizontal grid lines and their numbers, from `bottom` (0) up to `top` (axis.top).
 std::string gridLines(const Axis& axis, double top, double bottom) {
   std::string out = "<g class=\"grid\" stroke=\"#dddddd\" stroke-width=\"1\">\n";
-  std::string labels = "<g class=\"tick-labels\" font-size=\"11\" fill=\"#555555\" "
-                       "text-anchor=\"end\">\n";
+  std::string labels =
+      "<g class=\"tick-labels\" font-size=\"11\" fill=\"#555555\" "
+      "text-anchor=\"end\">\n";
   for (int v = 0; v <= axis.top; v += axis.step) {
     double y = bottom - (bottom - top) * v / axis.top;
     out += "<line x1=\"" + num(kLeft) + "\" y1=\"" + num(y) + "\" x2=\"" + num(kRight) +
@@ -89,7 +101,8 @@ std::string axes(double top, double bottom, const std::string& xLabel, double xL
   return "<line class=\"axis\" x1=\"" + num(kLeft) + "\" y1=\"" + num(bottom) + "\" x2=\"" +
          num(kRight) + "\" y2=\"" + num(bottom) + "\" stroke=\"#333333\"/>\n" +
          text(24, middle, "मामले / Cases",
-              "class=\"axis-label\" font-size=\"13\" text-anchor=\"middle\" transform=\"rotate(-90 " +
+              "class=\"axis-label\" font-size=\"13\" text-anchor=\"middle\" "
+              "transform=\"rotate(-90 " +
                   num(24) + " " + num(middle) + ")\"") +
          text((kLeft + kRight) / 2, xLabelY, xLabel,
               "class=\"axis-label\" font-size=\"13\" text-anchor=\"middle\"");
@@ -110,7 +123,8 @@ std::string header(const CrimeReport& r) {
                         formatRupeesIndian(total.frozen) + " · वापस / recovered " +
                         formatRupeesIndian(total.recovered);
   return "<title>" + xml(title + ", " + r.period.from.english() + " – " + r.period.to.english()) +
-         "</title>\n" + text(kLeft, 36, title, "class=\"title\" font-size=\"22\" font-weight=\"bold\"") +
+         "</title>\n" +
+         text(kLeft, 36, title, "class=\"title\" font-size=\"22\" font-weight=\"bold\"") +
          text(kLeft, 62, "अवधि / Period: " + period, "class=\"period\" font-size=\"14\"") +
          text(kLeft, 84, figures, "class=\"figures\" font-size=\"13\" fill=\"#333333\"");
 }
@@ -159,9 +173,9 @@ std::string stationBars(const CrimeReport& r) {
       const double h = plotHeight * t.cases / axis.top;
       const double x = groupLeft + barWidth * static_cast<double>(c);
       out += "<rect class=\"bar\" data-station=\"" + xml(station.id) + "\" data-category=\"" +
-             categories[c].id + "\" data-cases=\"" + std::to_string(t.cases) + "\" x=\"" +
-             num(x) + "\" y=\"" + num(kBarsBottom - h) + "\" width=\"" + num(barWidth - 1) +
-             "\" height=\"" + num(h) + "\" fill=\"" + kColours[c] + "\"><title>" +
+             categories[c].id + "\" data-cases=\"" + std::to_string(t.cases) + "\" x=\"" + num(x) +
+             "\" y=\"" + num(kBarsBottom - h) + "\" width=\"" + num(barWidth - 1) + "\" height=\"" +
+             num(h) + "\" fill=\"" + kColours[c] + "\"><title>" +
              xml(bothNames(station.name, station.nameHi) + " — " + categories[c].en + " (" +
                  categories[c].hi + "): " + std::to_string(t.cases) + " cases, " +
                  formatRupeesIndian(t.lost) + " lost") +
@@ -213,13 +227,15 @@ std::string totalLine(const CrimeReport& r) {
   out += "<polyline class=\"total-line\" data-series=\"district-total\" points=\"" + points +
          "\" fill=\"none\" stroke=\"#B2182B\" stroke-width=\"3\"/>\n";
   for (std::size_t m = 0; m < n; ++m) {
-    out += "<circle class=\"total-point\" data-month=\"" + r.months[m].text() + "\" data-cases=\"" +
-           std::to_string(totals[m]) + "\" cx=\"" + num(x(m)) + "\" cy=\"" + num(y(totals[m])) +
-           "\" r=\"5\" fill=\"#B2182B\"><title>" +
-           xml(r.months[m].english() + ": " + std::to_string(totals[m]) + " cases in the district") +
-           "</title></circle>\n";
-    out += text(x(m), y(totals[m]) - 10, std::to_string(totals[m]),
-                "class=\"point-value\" font-size=\"12\" font-weight=\"bold\" text-anchor=\"middle\"");
+    out +=
+        "<circle class=\"total-point\" data-month=\"" + r.months[m].text() + "\" data-cases=\"" +
+        std::to_string(totals[m]) + "\" cx=\"" + num(x(m)) + "\" cy=\"" + num(y(totals[m])) +
+        "\" r=\"5\" fill=\"#B2182B\"><title>" +
+        xml(r.months[m].english() + ": " + std::to_string(totals[m]) + " cases in the district") +
+        "</title></circle>\n";
+    out +=
+        text(x(m), y(totals[m]) - 10, std::to_string(totals[m]),
+             "class=\"point-value\" font-size=\"12\" font-weight=\"bold\" text-anchor=\"middle\"");
     if (m % labelEvery != 0) continue;  // a long period: every k-th month named, not overlapping
     out += text(x(m), kLineBottom + 18, r.months[m].hindi(),
                 "font-size=\"12\" text-anchor=\"middle\"");

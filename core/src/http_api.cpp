@@ -17,6 +17,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "case_api.h"
 #include "certificate.h"
 #include "clock.h"
 #include "crime_report_formats.h"
@@ -190,6 +191,12 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
       if (method != "GET") return problem(response, {"method_not_allowed", "use GET"}, outcome);
       return cyberCrimeReport(uri, response, client, outcome);
     }
+    if (ctx_.cases)
+      if (std::optional<ApiAnswer> a = caseRoute(method, parts, client, ctx_.registry, *ctx_.cases,
+                                                 ctx_.config, route)) {
+        outcome = a->outcome;
+        return send(response, a->status, a->contentType.c_str(), a->body);
+      }
     route = "unknown";
     return problem(response, {"not_found", "no such resource"}, outcome);
   }

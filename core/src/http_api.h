@@ -8,6 +8,7 @@
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/ThreadPool.h>
 
+#include "case_tracker.h"
 #include "clock.h"
 #include "config.h"
 #include "metrics.h"
@@ -32,6 +33,7 @@ struct ApiContext {
   std::atomic<int> admitted{0};
   std::atomic<int> inFlight{0};
   std::atomic<bool> stopping{false};
+  CaseTracker* cases = nullptr;
   const Clock* clock = &SystemClock::instance();  // "now" for reports' default periods
 };
 
@@ -46,6 +48,8 @@ class HttpApi {
   // Stops accepting, lets requests in flight finish (up to `graceMs`), then closes the rest.
   void stop(int graceMs);
   unsigned short port() const;
+  // The case tracker behind /v1/cases and /v1/reports/banks (absent: those answer 404).
+  void setCases(CaseTracker* cases) { ctx_->cases = cases; }
 
  private:
   std::unique_ptr<ApiContext> ctx_;

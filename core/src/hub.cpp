@@ -50,7 +50,7 @@ void StoreSubsystem::uninitialize() {
   s_.store.reset();
 }
 
-std::string escalationPayload(const std::string& hubId, const std::string& to,
+std::string escalationPayload(const std::string& id, const std::string& hubId, const std::string& to,
                               const MessageRecord& about, const std::string& reason,
                               const std::string& detail, std::int64_t unixSeconds) {
   rapidjson::StringBuffer buf;
@@ -60,7 +60,7 @@ std::string escalationPayload(const std::string& hubId, const std::string& to,
     w.String(v);
   };
   w.StartObject();
-  field("id", newUuid());
+  field("id", id);
   field("type", "hub.escalation");
   field("from", hubId);
   field("to", to);
@@ -81,10 +81,11 @@ void ConnectorSubsystem::initialize(Poco::Util::Application&) {
   s_.plugins = std::make_unique<PluginHost>(s_.config);
   auto escalate = [&s = s_](const MessageRecord& m, const std::string& reason,
                             const std::string& detail) {
-    std::string jws = s.hubSigner->sign(
-        escalationPayload(s.config.hubId, m.from, m, reason, detail, s.clock->unixSeconds()));
+    std::string id = nameUuid("dx:escalation:" + reason + ":" + m.id + ":" + m.from);
+    std::string jws = s.hubSigner->sign(escalationPayload(id, s.config.hubId, m.from, m, reason,
+                                                          detail, s.clock->unixSeconds()));
     Outcome o = s.pipeline->submit(jws, "");
-    if (o.isProblem())
+    if (o.isProblem() && o.code != "id_conflict")  // id_conflict: sent before (a restart)
       s.log->error("escalation about %s to %s refused: %s", m.id, m.from, o.body);
     else
       s.log->warning("escalation: %s about %s sent to %s", reason, m.id, m.from);
@@ -122,9 +123,27 @@ void ConnectorSubsystem::uninitialize() {
   s_.plugins.reset();
 }
 
+void CasesSubsystem::initialize(Poco::Util::Application&) {
+  s_.cases = std::make_unique<CaseTracker>(s_.config, *s_.store, *s_.pipeline, *s_.hubSigner,
+                                           *s_.clock, *s_.log);
+  s_.pipeline->setTracking([cases = s_.cases.get()](const std::string& type,
+                                                    const std::string& id,
+                                                    const std::string& caseId) {
+    cases->accepted(type, id, caseId);
+  });
+  s_.cases->start();
+}
+
+void CasesSubsystem::uninitialize() {
+  if (s_.pipeline) s_.pipeline->setTracking({});
+  if (s_.cases) s_.cases->stop();
+  s_.cases.reset();
+}
+
 void HttpSubsystem::initialize(Poco::Util::Application&) {
   s_.api = std::make_unique<HttpApi>(s_.config, s_.listen, *s_.registry, *s_.pipeline, *s_.store,
                                      *s_.journal, s_.metrics, *s_.log, *s_.clock);
+  s_.api->setCases(s_.cases.get());
   s_.api->start();
   s_.log->information("http: listening on %s (port %hu)", s_.listen, s_.api->port());
 }

@@ -4,6 +4,7 @@
 //   policy (policy rules, schemas)
 //   store  (the database, the journal that writes it, the pipeline)
 //   connectors (the plugins, their contexts, the delivery engine)
+//   cases  (freeze cases, deadlines, the chase)
 //   http   (the TLS API)
 // `dxhub serve` runs them inside a Poco ServerApplication; tests and the demo may run a Hub
 // directly.
@@ -13,6 +14,7 @@
 #include <Poco/Logger.h>
 #include <Poco/Util/Subsystem.h>
 
+#include "case_tracker.h"
 #include "certificate.h"
 #include "clock.h"
 #include "config.h"
@@ -48,6 +50,7 @@ struct HubState {
   std::unique_ptr<PluginHost> plugins;
   std::vector<std::unique_ptr<HubConnectorContext>> contexts;
   std::unique_ptr<DeliveryEngine> delivery;
+  std::unique_ptr<CaseTracker> cases;
   std::unique_ptr<HttpApi> api;
 };
 
@@ -95,8 +98,21 @@ class ConnectorSubsystem : public Poco::Util::Subsystem {
   HubState& s_;
 };
 
-// The hub's signed alarm to `to` about message `about` (DESIGN §4 hub.escalation).
-std::string escalationPayload(const std::string& hubId, const std::string& to,
+// Tracks freeze cases, deadlines and the chase (case_tracker.h).
+class CasesSubsystem : public Poco::Util::Subsystem {
+ public:
+  explicit CasesSubsystem(HubState& s) : s_(s) {}
+  const char* name() const override { return "cases"; }
+  void initialize(Poco::Util::Application&) override;
+  void uninitialize() override;
+
+ private:
+  HubState& s_;
+};
+
+// The hub's signed alarm to `to` about message `about` (DESIGN §4 hub.escalation), with the
+// message id `id` (nameUuid of what it is about, so it is sent once).
+std::string escalationPayload(const std::string& id, const std::string& hubId, const std::string& to,
                               const MessageRecord& about, const std::string& reason,
                               const std::string& detail, std::int64_t unixSeconds);
 

@@ -49,6 +49,11 @@ void Pipeline::setRouting(
   accepted_ = std::move(accepted);
 }
 
+void Pipeline::setTracking(
+    std::function<void(const std::string&, const std::string&, const std::string&)> accepted) {
+  tracked_ = std::move(accepted);
+}
+
 Outcome Pipeline::refuse(const Problem& problem, const std::string& client) {
   return refused(problem, client);
 }
@@ -167,6 +172,7 @@ Outcome Pipeline::submit(std::string_view jws, const std::string& client) {
     case Journal::Outcome::Accepted:
       metrics_.countMessage(type, "accepted");
       if (!connector.empty() && accepted_) accepted_(std::string(id));
+      if (tracked_) tracked_(std::string(type), std::string(id), std::string(m.caseId()));
       return {202, "accepted", std::move(r.receipt), std::string(id), std::string(type)};
     case Journal::Outcome::Duplicate:
       metrics_.countMessage(type, "duplicate");

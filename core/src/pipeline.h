@@ -47,6 +47,11 @@ class Pipeline {
   void setRouting(std::function<std::string(const std::string& to, const std::string& type)> route,
                   std::function<void(const std::string& id)> accepted);
 
+  // `accepted(type, id, case)` is told after every message accepted (the case tracker listens).
+  void setTracking(std::function<void(const std::string& type, const std::string& id,
+                                      const std::string& caseId)>
+                       accepted);
+
   // Refusals found before the pipeline (size limit, content type, …): audited the same way.
   Outcome refuse(const Problem& problem, const std::string& client);
 
@@ -70,6 +75,7 @@ class Pipeline {
   std::counting_semaphore<1024> cpu_;
   std::function<std::string(const std::string&, const std::string&)> route_;
   std::function<void(const std::string&)> accepted_;
+  std::function<void(const std::string&, const std::string&, const std::string&)> tracked_;
 };
 
 }  // namespace dx

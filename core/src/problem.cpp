@@ -21,6 +21,8 @@ constexpr Row kRows[] = {
     {"not_found", 404, "Not found"},
     {"method_not_allowed", 405, "Method not allowed"},
     {"id_conflict", 409, "Message id already used for another message"},
+    {"draft_not_pending", 409, "Draft cannot be sent"},
+    {"no_signing_key", 409, "No key to sign with"},
     {"too_large", 413, "Request too large"},
     {"schema", 422, "Message does not match its schema"},
     {"pii_aadhaar", 422, "Plain Aadhaar number in a free-text field"},

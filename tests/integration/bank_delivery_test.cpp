@@ -64,9 +64,15 @@ class BankDeliveryTest : public ::testing::Test {
   }
 
   std::string postRequest() {
+    // The example's respond-by has long passed (the hub would escalate at once): give the bank
+    // an hour, as a real request does.
+    std::string body = example("freeze.request");
+    const std::string past = "2026-10-06T11:15:00+05:30";
+    body.replace(body.find(past), past.size(),
+                 formatRfc3339(SystemClock::instance().unixSeconds() + 3600));
     std::string jws = signer("cc.samastipur")
-                          .sign(envelope("freeze.request", "cc.samastipur", "bank.sbi",
-                                         example("freeze.request"), {}, "31509260012345"));
+                          .sign(envelope("freeze.request", "cc.samastipur", "bank.sbi", body, {},
+                                         "31509260012345"));
     Response r = Client::as(hub_->port(), "cc.samastipur").post("/v1/messages", jws);
     EXPECT_EQ(r.status, 202) << r;
     return std::string(verifyJws(jws, registry(), SystemClock::instance().unixSeconds())->id());

@@ -27,15 +27,15 @@ std::string stationRecord(const std::string& station, const std::string& caseNo,
                           const std::string& day, const std::string& category,
                           const std::string& status, const std::string& lost,
                           const std::string& frozen, int secondsAgo = 0) {
-  Signer signer = Signer::fromFiles(testPki() + "/" + station + ".key",
-                                    testPki() + "/" + station + ".crt");
+  Signer signer =
+      Signer::fromFiles(testPki() + "/" + station + ".key", testPki() + "/" + station + ".crt");
   std::string created = formatRfc3339(SystemClock::instance().unixSeconds() - secondsAgo);
-  return signer.sign(R"({"id":")" + newUuid() + R"(","type":"station.record","from":")" +
-                     station + R"(","to":"cc.samastipur","created":")" + created +
-                     R"(","body":{"case_no":")" + caseNo + R"(","registered_on":")" + day +
-                     R"(","category":")" + category +
-                     R"x(","sections":["BNS 318(4)","IT Act 66D"],"status":")x" + status + R"(","amount_lost":")" + lost +
-                     R"(","amount_frozen":")" + frozen + R"(","amount_recovered":"0.00"}})");
+  return signer.sign(
+      R"({"id":")" + newUuid() + R"(","type":"station.record","from":")" + station +
+      R"(","to":"cc.samastipur","created":")" + created + R"(","body":{"case_no":")" + caseNo +
+      R"(","registered_on":")" + day + R"(","category":")" + category +
+      R"x(","sections":["BNS 318(4)","IT Act 66D"],"status":")x" + status + R"(","amount_lost":")" +
+      lost + R"(","amount_frozen":")" + frozen + R"(","amount_recovered":"0.00"}})");
 }
 
 bool isProblem(const Response& r, int status, const std::string& code) {
@@ -53,8 +53,8 @@ class CyberCrimeReport : public ::testing::Test {
     for (const auto& [client, jws] : std::vector<std::pair<Client*, std::string>>{
              {&nagar, stationRecord("ps.samastipur.nagar", "11/2026", "2026-09-04", "upi_fraud",
                                     "registered", "45000.00", "0.00", 60)},
-             {&nagar, stationRecord("ps.samastipur.nagar", "12/2026", "2026-10-15",
-                                    "otp_kyc_fraud", "registered", "20000.00", "0.00")},
+             {&nagar, stationRecord("ps.samastipur.nagar", "12/2026", "2026-10-15", "otp_kyc_fraud",
+                                    "registered", "20000.00", "0.00")},
              {&rosera, stationRecord("ps.samastipur.rosera", "7/2026", "2026-10-02", "upi_fraud",
                                      "chargesheeted", "1500.50", "1500.50")},
              {&rosera, stationRecord("ps.samastipur.rosera", "3/2026", "2026-06-30", "sim_swap",
@@ -97,10 +97,11 @@ TEST_F(CyberCrimeReport, TheSpOfficeReadsTheGraphAsJsonCsvAndSvg) {
   bool nagarSeptember = false;
   while (std::getline(lines, line)) {
     ++rows;
-    nagarSeptember = nagarSeptember ||
-                     line.rfind("ps.samastipur.nagar,Samastipur Nagar,समस्तीपुर नगर,2026-09,"
-                                "upi_fraud,1,45000.00,18500.00,0.00,0,1,0,0\r",
-                                0) == 0;
+    nagarSeptember =
+        nagarSeptember || line.rfind(
+                              "ps.samastipur.nagar,Samastipur Nagar,समस्तीपुर नगर,2026-09,"
+                              "upi_fraud,1,45000.00,18500.00,0.00,0,1,0,0\r",
+                              0) == 0;
   }
   EXPECT_EQ(rows, 1 + 5 * 2 * 9);  // header, then station × month × category
   EXPECT_TRUE(nagarSeptember) << csv.body.substr(0, 600);
@@ -136,8 +137,9 @@ TEST_F(CyberCrimeReport, OnlyTheCyberCellSpOfficeAndHubMayAskAndBadQueriesAreRef
   ASSERT_EQ(byDefault.status, 200) << byDefault;
   EXPECT_EQ(byDefault.contentType(), "application/json");
 
-  for (const char* query : {"?format=pdf", "?from=2026-13", "?to=2026-1", "?from=2026-10&to=2026-09",
-                            "?from=2020-01&to=2026-10", "?station=ps.samastipur.nagar"})
+  for (const char* query :
+       {"?format=pdf", "?from=2026-13", "?to=2026-1", "?from=2026-10&to=2026-09",
+        "?from=2020-01&to=2026-10", "?station=ps.samastipur.nagar"})
     EXPECT_TRUE(isProblem(get("sp.samastipur", query), 400, "bad_query")) << query;
   Response post = Client::as(hub_.port(), "sp.samastipur").post("/v1/reports/cyber-crime", "{}");
   EXPECT_TRUE(isProblem(post, 405, "method_not_allowed")) << post;
@@ -159,17 +161,17 @@ TEST_F(CyberCrimeReport, NoticeDraftWritesAValidBilingualBodyFromTheStore) {
   EXPECT_NE(hi.find("आधार"), std::string::npos);
 
   // Signed by the SP office, the draft passes the hub's own checks and is accepted.
-  CommandResult signedNotice = hub_.runCommand(
-      {"sign", "--key", testPki() + "/sp.samastipur.key", "--cert",
-       testPki() + "/sp.samastipur.crt", "--type", "notice.awareness", "--to", "dm.samastipur",
-       out});
+  CommandResult signedNotice =
+      hub_.runCommand({"sign", "--key", testPki() + "/sp.samastipur.key", "--cert",
+                       testPki() + "/sp.samastipur.crt", "--type", "notice.awareness", "--to",
+                       "dm.samastipur", out});
   ASSERT_EQ(signedNotice.exitCode, 0) << signedNotice.output;
   Response sent =
       Client::as(hub_.port(), "sp.samastipur").post("/v1/messages", signedNotice.output);
   EXPECT_EQ(sent.status, 202) << sent;
 
-  CommandResult bad = hub_.runCommand(
-      {"notice", "draft", "--config", hub_.configPath(), "--period", "October"});
+  CommandResult bad =
+      hub_.runCommand({"notice", "draft", "--config", hub_.configPath(), "--period", "October"});
   EXPECT_EQ(bad.exitCode, 2);
   EXPECT_NE(bad.output.find("--period must be a month written YYYY-MM"), std::string::npos)
       << bad.output;

@@ -18,10 +18,11 @@ HubConfig districtConfig() {
   c.district = "Samastipur";
   c.districtHi = "समस्तीपुर";
   c.participants = {
-      {"ps.samastipur.nagar", "station", "Samastipur Nagar", "समस्तीपुर नगर", "", {}, {}},
-      {"ps.samastipur.rosera", "station", "Rosera", "रोसड़ा", "", {}, {}},
-      {"ps.samastipur.kalyanpur", "station", "Kalyanpur", "कल्याणपुर", "", {}, {}},
-      {"ps.samastipur.dalsinghsarai", "station", "Dalsinghsarai", "दलसिंहसराय", "", {}, {}},
+      test::participantConfig("ps.samastipur.nagar", "station", "Samastipur Nagar", "समस्तीपुर नगर"),
+      test::participantConfig("ps.samastipur.rosera", "station", "Rosera", "रोसड़ा"),
+      test::participantConfig("ps.samastipur.kalyanpur", "station", "Kalyanpur", "कल्याणपुर"),
+      test::participantConfig("ps.samastipur.dalsinghsarai", "station", "Dalsinghsarai",
+                              "दलसिंहसराय"),
   };
   return c;
 }
@@ -35,7 +36,7 @@ std::vector<StationRecord> octoberRecords() {
                  const std::string& lost) {
     ++n;
     out.push_back({station, std::to_string(n) + "/2026", day, category, "registered",
-                   *parsePaise(lost), 0, 0, 1790000000, n});
+                   *parseMoney(lost), 0, 0, 1790000000, n});
   };
   add("ps.samastipur.rosera", "2026-10-02", "otp_kyc_fraud", "20000");
   add("ps.samastipur.rosera", "2026-10-09", "otp_kyc_fraud", "15000");
@@ -95,8 +96,7 @@ TEST_F(AwarenessNoticeTest, IsAValidBilingualNoticeNamingTopFraudsAndStations) {
   EXPECT_NE(en.find("OTP/KYC fraud (3 cases), UPI fraud (2 cases) and Job fraud (1 case)"),
             std::string::npos)
       << en;
-  EXPECT_NE(en.find("Rosera (3), Samastipur Nagar (2) and Kalyanpur (1)"), std::string::npos)
-      << en;
+  EXPECT_NE(en.find("Rosera (3), Samastipur Nagar (2) and Kalyanpur (1)"), std::string::npos) << en;
   EXPECT_NE(hi.find("ओटीपी/केवाईसी धोखाधड़ी (3 मामले)"), std::string::npos) << hi;
   EXPECT_NE(hi.find("रोसड़ा (3), समस्तीपुर नगर (2) और कल्याणपुर (1)"), std::string::npos) << hi;
   EXPECT_EQ(en.find("Dalsinghsarai"), std::string::npos);  // no cases: not among the top

@@ -29,10 +29,10 @@ HubConfig fixtureConfig() {
   c.district = "Samastipur";
   c.districtHi = "समस्तीपुर";
   c.participants = {
-      {"cc.samastipur", "cyber_cell", "District Cyber Cell", "", "", {}, {}},
-      {"ps.samastipur.nagar", "station", "Samastipur Nagar", "समस्तीपुर नगर", "", {}, {}},
-      {"ps.samastipur.rosera", "station", "Rosera", "रोसड़ा", "", {}, {}},
-      {"ps.samastipur.kalyanpur", "station", "Kalyanpur", "कल्याणपुर", "", {}, {}},
+      test::participantConfig("cc.samastipur", "cyber_cell", "District Cyber Cell", ""),
+      test::participantConfig("ps.samastipur.nagar", "station", "Samastipur Nagar", "समस्तीपुर नगर"),
+      test::participantConfig("ps.samastipur.rosera", "station", "Rosera", "रोसड़ा"),
+      test::participantConfig("ps.samastipur.kalyanpur", "station", "Kalyanpur", "कल्याणपुर"),
   };
   return c;
 }
@@ -41,8 +41,16 @@ StationRecord rec(const std::string& station, const std::string& caseNo, const s
                   const std::string& category, const std::string& status, const std::string& lost,
                   const std::string& frozen, const std::string& recovered, std::int64_t created,
                   std::int64_t seq) {
-  return {station, caseNo, day, category, status, *parsePaise(lost), *parsePaise(frozen),
-          *parsePaise(recovered), created, seq};
+  return {station,
+          caseNo,
+          day,
+          category,
+          status,
+          *parseMoney(lost),
+          *parseMoney(frozen),
+          *parseMoney(recovered),
+          created,
+          seq};
 }
 
 // Nagar's case 101 filed twice (the second, a day later, supersedes the first); case 104 filed
@@ -58,8 +66,8 @@ std::vector<StationRecord> fixtureRecords() {
           kT0, 3),
       rec(rosera, "101/2026", "2026-09-30", "otp_kyc_fraud", "registered", "75000", "30000", "0",
           kT0, 4),
-      rec(nagar, "101/2026", "2026-08-03", "upi_fraud", "under_investigation", "1000.50",
-          "400.25", "0", kT0 + kDay, 5),
+      rec(nagar, "101/2026", "2026-08-03", "upi_fraud", "under_investigation", "1000.50", "400.25",
+          "0", kT0 + kDay, 5),
       rec(rosera, "090/2026", "2026-07-31", "upi_fraud", "registered", "9999", "0", "0", kT0, 6),
       rec(rosera, "140/2026", "2026-11-01", "sim_swap", "registered", "8888", "0", "0", kT0, 7),
       rec(nagar, "104/2026", "2026-09-12", "sim_swap", "registered", "5000", "0", "0", kT0 + 200,
@@ -87,9 +95,9 @@ TEST(CrimeReport, NewestRecordOfEachStationCaseWinsByCreatedThenSeq) {
   EXPECT_EQ(of("ps.samastipur.rosera", "101/2026").category, "otp_kyc_fraud");
 
   // Same `created`: the one the hub accepted later wins.
-  std::vector<StationRecord> tie = latestRecords(
-      {rec("s", "1", "2026-08-01", "other", "closed", "0", "0", "0", kT0, 3),
-       rec("s", "1", "2026-08-01", "other", "registered", "0", "0", "0", kT0, 2)});
+  std::vector<StationRecord> tie =
+      latestRecords({rec("s", "1", "2026-08-01", "other", "closed", "0", "0", "0", kT0, 3),
+                     rec("s", "1", "2026-08-01", "other", "registered", "0", "0", "0", kT0, 2)});
   ASSERT_EQ(tie.size(), 1u);
   EXPECT_EQ(tie[0].status, "closed");
 }
@@ -134,9 +142,8 @@ TEST(CrimeReport, AddsUpPerStationCategoryAndMonthAsComputedByHand) {
 }
 
 TEST(CrimeReport, RecordsOfAStationNotInTheConfigStillCount) {
-  std::vector<StationRecord> records = {
-      rec("ps.samastipur.old", "1/2026", "2026-09-01", "other", "registered", "10", "0", "0", kT0,
-          1)};
+  std::vector<StationRecord> records = {rec("ps.samastipur.old", "1/2026", "2026-09-01", "other",
+                                            "registered", "10", "0", "0", kT0, 1)};
   CrimeReport r = buildCrimeReport(fixtureConfig(), records, kAugToOct);
   ASSERT_EQ(r.stations.size(), 4u);
   EXPECT_EQ(r.stations[3].id, "ps.samastipur.old");
@@ -161,9 +168,13 @@ TEST(CrimeReportPeriod, DefaultsToTheSixMonthsUpToTheCurrentMonthInIndia) {
 
 TEST(CrimeReportPeriod, RefusesBadMonthsReversedAndTooLongPeriods) {
   ManualClock clock{TimePoint(std::chrono::seconds(kT0))};
-  for (auto [from, to] : std::vector<std::pair<const char*, const char*>>{
-           {"2026-13", "2026-12"}, {"2026-1", ""}, {"", "2026/10"}, {"2026-10-01", ""},
-           {"26-10", ""}, {"2026-11", "2026-10"}, {"2020-01", "2026-10"}}) {
+  for (auto [from, to] : std::vector<std::pair<const char*, const char*>>{{"2026-13", "2026-12"},
+                                                                          {"2026-1", ""},
+                                                                          {"", "2026/10"},
+                                                                          {"2026-10-01", ""},
+                                                                          {"26-10", ""},
+                                                                          {"2026-11", "2026-10"},
+                                                                          {"2020-01", "2026-10"}}) {
     Expected<ReportPeriod> p = reportPeriod(from, to, clock);
     ASSERT_FALSE(p) << from << ".." << to;
     EXPECT_EQ(p.problem().code, "bad_query");
@@ -216,10 +227,9 @@ TEST(CrimeReport, ReadsTheStationRecordsTheHubStored) {
 
 TEST(CrimeReportCsv, IsTheExactTableForTheFixture) {
   HubConfig config = fixtureConfig();
-  config.participants.resize(3);  // Nagar and Rosera
+  config.participants.resize(3);                     // Nagar and Rosera
   config.participants[2].name = "Rosera, \"east\"";  // quoted as RFC 4180 says
-  CrimeReport r = buildCrimeReport(config, latestRecords(fixtureRecords()),
-                                   {{2026, 9}, {2026, 9}});
+  CrimeReport r = buildCrimeReport(config, latestRecords(fixtureRecords()), {{2026, 9}, {2026, 9}});
   const std::string zeros = ",0,0.00,0.00,0.00,0,0,0,0\r\n";
   const std::string nagar = "ps.samastipur.nagar,Samastipur Nagar,समस्तीपुर नगर,2026-09,";
   const std::string rosera = "ps.samastipur.rosera,\"Rosera, \"\"east\"\"\",रोसड़ा,2026-09,";
@@ -233,8 +243,8 @@ TEST(CrimeReportCsv, IsTheExactTableForTheFixture) {
   expected += rosera + "upi_fraud" + zeros + rosera +
               "otp_kyc_fraud,1,75000.00,30000.00,0.00,1,0,0,0\r\n" + rosera + "sim_swap" + zeros +
               rosera + "sextortion" + zeros + rosera + "job_fraud" + zeros + rosera +
-              "investment_fraud" + zeros + rosera + "loan_app" + zeros + rosera +
-              "identity_theft" + zeros + rosera + "other" + zeros;
+              "investment_fraud" + zeros + rosera + "loan_app" + zeros + rosera + "identity_theft" +
+              zeros + rosera + "other" + zeros;
   EXPECT_EQ(crimeReportCsv(r), expected);
 }
 
@@ -291,15 +301,14 @@ TEST(CrimeReportSvg, IsXmlWithOneBarPerStationAndCategoryWithCases) {
 
   std::set<std::string> bars;
   for (Poco::XML::Element* bar : elements(*doc, "rect", "bar")) {
-    std::string key = bar->getAttribute("data-station") + " " +
-                      bar->getAttribute("data-category") + " " + bar->getAttribute("data-cases");
+    std::string key = bar->getAttribute("data-station") + " " + bar->getAttribute("data-category") +
+                      " " + bar->getAttribute("data-cases");
     EXPECT_TRUE(bars.insert(key).second) << "two bars for " << key;
     EXPECT_NE(bar->getElementsByTagName("title")->length(), 0u);
   }
-  EXPECT_EQ(bars, (std::set<std::string>{"ps.samastipur.nagar upi_fraud 2",
-                                         "ps.samastipur.nagar sim_swap 1",
-                                         "ps.samastipur.nagar job_fraud 1",
-                                         "ps.samastipur.rosera otp_kyc_fraud 1"}));
+  EXPECT_EQ(bars, (std::set<std::string>{
+                      "ps.samastipur.nagar upi_fraud 2", "ps.samastipur.nagar sim_swap 1",
+                      "ps.samastipur.nagar job_fraud 1", "ps.samastipur.rosera otp_kyc_fraud 1"}));
 
   std::vector<Poco::XML::Element*> titles = elements(*doc, "text", "title");
   ASSERT_EQ(titles.size(), 1u);
@@ -346,16 +355,7 @@ TEST(CrimeReportSvg, DrawsAnEmptyPeriodWithoutBars) {
   EXPECT_EQ(elements(*doc, "circle", "total-point").size(), 1u);
 }
 
-TEST(Money, ParsesAndPrintsPaiseExactly) {
-  EXPECT_EQ(parsePaise("45000"), 4500000);
-  EXPECT_EQ(parsePaise("45000.5"), 4500050);
-  EXPECT_EQ(parsePaise("0.05"), 5);
-  EXPECT_EQ(parsePaise("9999999999999.99"), 999999999999999);
-  EXPECT_FALSE(parsePaise("1.234"));
-  EXPECT_FALSE(parsePaise("-1"));
-  EXPECT_FALSE(parsePaise(""));
-  EXPECT_EQ(formatPaise(4500050), "45000.50");
-  EXPECT_EQ(formatPaise(5), "0.05");
+TEST(Money, RupeesForPeopleAreGroupedTheIndianWay) {
   EXPECT_EQ(formatRupeesIndian(12345678), "₹1,23,456.78");
   EXPECT_EQ(formatRupeesIndian(100000000000), "₹1,00,00,00,000.00");
   EXPECT_EQ(formatRupeesIndian(99900), "₹999.00");

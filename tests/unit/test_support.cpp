@@ -68,6 +68,16 @@ std::string writeConfig() {
   return path;
 }
 
+ParticipantConfig participantConfig(const std::string& id, const std::string& role,
+                                    const std::string& name, const std::string& nameHi) {
+  ParticipantConfig p;
+  p.id = id;
+  p.role = role;
+  p.name = name;
+  p.nameHi = nameHi;
+  return p;
+}
+
 const Registry& registry() {
   static const HubConfig config = loadConfig(writeConfig());
   static const TrustStore trust(config.caPath, config.crlPath);
