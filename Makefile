@@ -5,7 +5,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 PKI        ?= var/pki
 
-.PHONY: all deps build pki demo test bench clean
+.PHONY: all deps build pki demo test bench stress clean
 
 all: build
 
@@ -29,6 +29,11 @@ bench: build pki
 	@bench/run.sh $(BUILD)
 	@bench/load.sh $(BUILD)
 	@bench/delivery.sh $(BUILD)
+
+# The stress suite's full runs (crash loop, disk full, peer faults, slow clients) and
+# docs/RELIABILITY.md from every figures file in var/stress/ (several minutes).
+stress: build
+	@tests/stress/run.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -4,6 +4,7 @@
 set -euo pipefail
 
 packages=(cmake make g++ pkg-config openssl curl ca-certificates python3 python3-jwcrypto python3-aiosmtpd sqlite3
+          e2fsprogs mount
           libpoco-dev rapidjson-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev)
 
 missing=()

@@ -2,7 +2,8 @@
 // TLS (the hub pushes freeze.request and freeze.release messages with its own certificate),
 // checks each message's signature with the sender's certificate, and answers as the scenario
 // file says: a signed freeze.response in the answer, or 202 and the response posted to the hub's
-// POST /v1/messages later, or a fault (slow, down, failing, a status, garbage).
+// POST /v1/messages later, or a fault (slow, down, failing, a status, garbage, a reset
+// connection, a certificate from another CA).
 #include <pthread.h>
 #include <signal.h>
 
@@ -61,7 +62,7 @@ using namespace std::chrono_literals;
 
 constexpr const char* kUsage =
     R"(usage: dx-sim-bank --id BANK --pki DIR [--listen HOST:PORT] [--hub URL]
-                   [--scenario FILE] [--record FILE]
+                   [--scenario FILE] [--record FILE] [--tls-cert FILE --tls-key FILE]
 
 A bank's nodal-officer system for tests and the demo. Serves POST /dx/v1/freeze over mutual TLS
 (a client certificate chained to DIR/ca.crt, not revoked in DIR/ca.crl, is required) with the
@@ -75,6 +76,10 @@ freeze.release JWS; its signature is checked with the sender's certificate DIR/<
                      (accept_async) to its POST /v1/messages as BANK
   --scenario FILE    JSON: how to answer (default: hold every request in full)
   --record FILE      append one JSON line per received message: {"id","type","at","status"}
+                     (status 0: the connection was reset instead of answered)
+  --tls-cert FILE, --tls-key FILE
+                     present this certificate and key in TLS instead of DIR/BANK.crt (a fault:
+                     e.g. DIR/test/foreign.crt, from a CA the hub does not trust)
 
 Scenario file (every key optional):
   {"behaviour": "hold_all", ...answer keys...,      the default answer
@@ -87,14 +92,15 @@ Answer keys: "behaviour" (hold_all, hold_part, money_moved, atm, account_not_fou
   outflows; an outflow may give "after_min": N instead of "at": N minutes after the request's
   last transaction), "remarks", "answer_after_ms" and "answer" (accept_async: after how long, and
   which behaviour to post), "delay_ms" (answer slowly), "status" (answer this HTTP status),
-  "garbage" (true: 200 with a body that is not JSON).
+  "garbage" (true: 200 with a body that is not JSON), "reset" (true: read the request, then
+  reset the TCP connection without answering).
 SIGTERM or SIGINT stops it (exit 0).
 )";
 
 // ---------------------------------------------------------------- options and scenario
 
 struct Options {
-  std::string id, pki, listen = "127.0.0.1:9443", hub, scenario, record;
+  std::string id, pki, listen = "127.0.0.1:9443", hub, scenario, record, tlsCert, tlsKey;
 };
 
 struct UsageError : std::runtime_error {
@@ -103,9 +109,14 @@ struct UsageError : std::runtime_error {
 
 Options parseOptions(int argc, char** argv) {
   Options o;
-  const std::map<std::string, std::string*> known = {
-      {"--id", &o.id},   {"--pki", &o.pki},           {"--listen", &o.listen},
-      {"--hub", &o.hub}, {"--scenario", &o.scenario}, {"--record", &o.record}};
+  const std::map<std::string, std::string*> known = {{"--id", &o.id},
+                                                     {"--pki", &o.pki},
+                                                     {"--listen", &o.listen},
+                                                     {"--hub", &o.hub},
+                                                     {"--scenario", &o.scenario},
+                                                     {"--record", &o.record},
+                                                     {"--tls-cert", &o.tlsCert},
+                                                     {"--tls-key", &o.tlsKey}};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -127,6 +138,8 @@ Options parseOptions(int argc, char** argv) {
     *it->second = value;
   }
   if (o.id.empty() || o.pki.empty()) throw UsageError("give --id and --pki (see --help)");
+  if (o.tlsCert.empty() != o.tlsKey.empty())
+    throw UsageError("give --tls-cert and --tls-key together (see --help)");
   return o;
 }
 
@@ -137,7 +150,7 @@ const std::set<std::string> kBehaviours = {"hold_all", "hold_part",         "mon
 struct Answer {
   std::optional<std::string> behaviour, heldAmount, remarks, asyncAnswer;
   std::optional<int> answerAfterMs, delayMs, status;
-  std::optional<bool> garbage;
+  std::optional<bool> garbage, reset;
   std::shared_ptr<rapidjson::Document> outflows;  // an array, when given
 
   Answer over(const Answer& base) const {
@@ -150,6 +163,7 @@ struct Answer {
     if (!a.delayMs) a.delayMs = base.delayMs;
     if (!a.status) a.status = base.status;
     if (!a.garbage) a.garbage = base.garbage;
+    if (!a.reset) a.reset = base.reset;
     if (!a.outflows) a.outflows = base.outflows;
     return a;
   }
@@ -216,6 +230,9 @@ Answer readAnswer(const Json& obj, const std::string& where, const std::set<std:
     } else if (key == "garbage") {
       if (!v.IsBool()) throw ScenarioError(at + ": must be true or false");
       a.garbage = v.GetBool();
+    } else if (key == "reset") {
+      if (!v.IsBool()) throw ScenarioError(at + ": must be true or false");
+      a.reset = v.GetBool();
     } else if (key == "outflows") {
       if (!v.IsArray()) throw ScenarioError(at + ": must be an array");
       a.outflows = std::make_shared<rapidjson::Document>();
@@ -334,6 +351,7 @@ struct Reply {
   int status = 200;
   std::string contentType;
   std::string body;
+  bool reset = false;  // reset the connection instead of answering
 };
 
 class Bank {
@@ -388,6 +406,9 @@ class Bank {
                problemJson("unavailable", "simulated failure " + std::to_string(n) + " of " +
                                               std::to_string(scenario_.failFirst))};
       what = "fail_first";
+    } else if (answer.reset.value_or(false)) {
+      reply = {0, "", "", true};
+      what = "connection reset";
     } else if (answer.status) {
       reply = {*answer.status, "application/problem+json",
                problemJson("simulated_status",
@@ -708,6 +729,21 @@ bool hasClientCertificate(HTTPServerRequest& request) {
   }
 }
 
+// Closes the request's TCP connection with a reset (SO_LINGER 0, no TLS close_notify): what a
+// crashing load balancer does. False if the socket could not be reached.
+bool resetConnection(HTTPServerRequest& request) {
+  auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request);
+  if (!impl) return false;
+  try {
+    Poco::Net::SecureStreamSocket socket(impl->socket());
+    socket.setLinger(true, 0);
+    socket.abort();
+    return true;
+  } catch (const Poco::Exception&) {
+    return false;
+  }
+}
+
 class FreezeHandler : public Poco::Net::HTTPRequestHandler {
  public:
   explicit FreezeHandler(Bank& bank) : bank_(bank) {}
@@ -736,6 +772,7 @@ class FreezeHandler : public Poco::Net::HTTPRequestHandler {
                   ? Reply{413, "application/problem+json", problemJson("too_large", "over 1 MiB")}
                   : bank_.handle(body);
     }
+    if (reply.reset && resetConnection(request)) return;
     response.setStatusAndReason(static_cast<HTTPResponse::HTTPStatus>(reply.status));
     if (!reply.contentType.empty()) response.setContentType(reply.contentType);
     response.sendBuffer(reply.body.data(), reply.body.size());
@@ -794,7 +831,8 @@ int run(int argc, char** argv) {
   }
 
   Poco::Net::Context::Ptr tls = dx::makeServerContext(
-      {options.pki + "/" + options.id + ".crt", options.pki + "/" + options.id + ".key",
+      {options.tlsCert.empty() ? options.pki + "/" + options.id + ".crt" : options.tlsCert,
+       options.tlsKey.empty() ? options.pki + "/" + options.id + ".key" : options.tlsKey,
        options.pki + "/ca.crt", options.pki + "/ca.crl"});
   Poco::Net::SecureServerSocket socket(Poco::Net::SocketAddress(options.listen), 64, tls);
   auto* params = new Poco::Net::HTTPServerParams;

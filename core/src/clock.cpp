@@ -81,6 +81,14 @@ std::string formatRfc3339(std::int64_t unixSeconds) {
   return buf;
 }
 
+std::string formatRfc3339Millis(TimePoint t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  std::string seconds = formatRfc3339(ms / 1000);
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms % 1000));
+  return seconds.substr(0, seconds.size() - 1) + frac;
+}
+
 namespace {
 // RFC 9562 text form of 16 bytes, with `version` and the variant bits set.
 std::string uuidText(unsigned char* b, int version) {

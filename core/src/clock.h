@@ -43,6 +43,8 @@ class ManualClock : public Clock {
 std::optional<std::int64_t> parseRfc3339(std::string_view text);
 // RFC 3339 in UTC with "Z", to the second.
 std::string formatRfc3339(std::int64_t unixSeconds);
+// RFC 3339 in UTC with "Z", to the millisecond: when the hub accepted or delivered something.
+std::string formatRfc3339Millis(TimePoint t);
 // A random (version 4) UUID from OpenSSL's CSPRNG, lower case.
 std::string newUuid();
 // The same UUID for the same name (RFC 9562 version 8, from SHA-256 of `name`): the id of a

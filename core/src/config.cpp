@@ -146,7 +146,7 @@ HubConfig loadConfig(const std::string& path) {
         static_cast<std::size_t>(limits.integer("max_body_bytes", 1 << 20, 1024, 64 << 20));
     c.limits.freshnessSeconds =
         static_cast<int>(limits.integer("freshness_seconds", 300, 1, 86400));
-    c.limits.maxConnections = static_cast<int>(limits.integer("max_connections", 256, 1, 65536));
+    c.limits.maxConnections = static_cast<int>(limits.integer("max_connections", 1024, 1, 65536));
     c.limits.workers = static_cast<int>(limits.integer("workers", 4, 1, 1024));
     c.limits.queue = static_cast<int>(limits.integer("queue", 256, 1, 1 << 20));
     c.limits.readTimeoutMs =
@@ -160,7 +160,7 @@ HubConfig loadConfig(const std::string& path) {
     std::string prefix = "participants[" + std::to_string(i) + "]";
     Reader r(path, (*list)[i], prefix,
              {"id", "role", "name", "name_hi", "key_type", "certs", "ifsc_prefixes",
-              "respond_minutes", "escalate_to", "chase", "chase_key"});
+              "respond_within_s", "escalate_to", "chase", "chase_key"});
     ParticipantConfig p;
     p.id = r.string("id", true);
     p.role = r.string("role", true);
@@ -175,7 +175,7 @@ HubConfig loadConfig(const std::string& path) {
     p.certs = r.strings("certs");
     if (p.certs.empty()) p.certs.push_back(c.pkiDir + "/" + p.id + ".crt");
     p.ifscPrefixes = r.strings("ifsc_prefixes");
-    p.respondMinutes = static_cast<int>(r.integer("respond_minutes", 60, 1, 7 * 24 * 60));
+    p.respondWithinS = static_cast<int>(r.integer("respond_within_s", 3600, 1, 7 * 24 * 3600));
     p.escalateTo = r.string("escalate_to", false, "");
     p.chase = r.string("chase", false, "approve");
     if (p.chase != "approve" && p.chase != "auto")

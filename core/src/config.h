@@ -22,7 +22,7 @@ struct ParticipantConfig {
   std::string keyType;                    // "" (Ed25519) or "p256": read by the dev PKI script
   std::vector<std::string> certs;         // PEM paths; default <pki.dir>/<id>.crt
   std::vector<std::string> ifscPrefixes;  // banks: the IFSC prefixes routed to this bank
-  int respondMinutes = 60;  // banks: time to answer a freeze request without its own respond_by
+  int respondWithinS = 3600;  // banks: time to answer a freeze request without its own respond_by
   std::string escalateTo;   // banks: also told when a request to it is overdue ("" = nobody)
   std::string chase;        // cyber cells: "approve" (drafts wait) or "auto" (sent at once)
   std::string chaseKey;     // cyber cells: the key the hub signs approved or auto drafts with
@@ -31,7 +31,7 @@ struct ParticipantConfig {
 struct Limits {
   std::size_t maxBodyBytes = 1 << 20;
   int freshnessSeconds = 300;
-  int maxConnections = 256;
+  int maxConnections = 1024;
   int workers = 4;  // requests in the CPU stage (signature checks) at once
   int queue = 256;
   int readTimeoutMs = 10000;

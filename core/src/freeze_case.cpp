@@ -159,7 +159,7 @@ std::int64_t respondBy(const HubConfig& config, const std::string& bank, std::in
                        const std::string& ownRespondBy) {
   if (std::optional<std::int64_t> own = parseRfc3339(ownRespondBy)) return *own;
   const ParticipantConfig* p = config.findParticipant(bank);
-  return sentUnix + 60LL * (p ? p->respondMinutes : 60);
+  return sentUnix + (p ? p->respondWithinS : 3600);
 }
 
 FreezeCase buildFreezeCase(const std::string& caseId, const std::vector<MessageRecord>& messages,

@@ -1,5 +1,7 @@
 #include "hub.h"
 
+#include <sys/resource.h>
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -141,6 +143,21 @@ void CasesSubsystem::uninitialize() {
 }
 
 void HttpSubsystem::initialize(Poco::Util::Application&) {
+  // One connection is one open file, and a slow client holds its connection: let the process
+  // have as many as the system allows it (the soft limit is often 1024), and say if that is
+  // less than max_connections needs.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    if (files.rlim_cur < files.rlim_max) {
+      files.rlim_cur = files.rlim_max;
+      ::setrlimit(RLIMIT_NOFILE, &files);
+      ::getrlimit(RLIMIT_NOFILE, &files);
+    }
+    const rlim_t needed = static_cast<rlim_t>(s_.config.limits.maxConnections) + 64;
+    if (files.rlim_cur != RLIM_INFINITY && files.rlim_cur < needed)
+      s_.log->warning("http: open-files limit %Lu is below limits.max_connections + 64 = %Lu",
+                      static_cast<Poco::UInt64>(files.rlim_cur), static_cast<Poco::UInt64>(needed));
+  }
   s_.api = std::make_unique<HttpApi>(s_.config, s_.listen, *s_.registry, *s_.pipeline, *s_.store,
                                      *s_.journal, s_.metrics, *s_.log, *s_.clock);
   s_.api->setCases(s_.cases.get());

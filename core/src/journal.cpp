@@ -186,7 +186,7 @@ void Journal::run() {
       }
     }
     auto started = std::chrono::steady_clock::now();
-    std::string at = formatRfc3339(clock_.unixSeconds());
+    std::string at = formatRfc3339Millis(clock_.now());
     try {
       store_.begin();
       AuditHead head = store_.auditHead();

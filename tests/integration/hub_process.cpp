@@ -111,52 +111,6 @@ std::string makeTempDir() {
 
 }  // namespace
 
-int freeLoopbackPort() {
-  Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
-  int port = socket.address().port();
-  socket.close();
-  return port;
-}
-
-ChildProcess::ChildProcess(const std::string& program, const std::vector<std::string>& args,
-                           const std::string& logPath) {
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    int fd = ::open(logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    std::vector<char*> argv{const_cast<char*>(program.c_str())};
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(program.c_str(), argv.data());
-    ::_exit(127);
-  }
-}
-
-ChildProcess::~ChildProcess() {
-  stop();
-}
-
-int ChildProcess::stop() {
-  if (pid_ <= 0) return 0;
-  ::kill(pid_, SIGTERM);
-  int status = 0;
-  for (int i = 0; i < 100; ++i) {
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = 0;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, &status, 0);
-  pid_ = 0;
-  return -1;
-}
-
 const std::string& testPki() {
   static const std::string dir = [] {
     std::string d = std::string(DX_BINARY_DIR) + "/test-pki";
@@ -203,7 +157,7 @@ HubProcess::HubProcess(HubOptions options) : options_(options) {
   initClientTls();
   dir_ = makeTempDir();
   configPath_ = dir_ + "/dxhub.json";
-  dbPath_ = dir_ + "/dxhub.db";
+  dbPath_ = options_.dbPath.empty() ? dir_ + "/dxhub.db" : options_.dbPath;
   logPath_ = dir_ + "/dxhub.log";
   port_ = freeLoopbackPort();
   writeConfig();

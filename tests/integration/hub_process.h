@@ -17,6 +17,8 @@
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPSClientSession.h>
 
+#include "child_process.h"
+
 namespace dx::test {
 
 // The test PKI of tests/unit/test_support (build/test-pki). pkiDir() runs make-dev-pki.sh, about
@@ -27,25 +29,10 @@ const std::string& testPki();
 // The program under test: $DXHUB_PROGRAM if set, else the build's dxhub (build/dxhub).
 std::string hubProgram();
 
+// Other programs a test runs (simulators) are dx::ChildProcess, and free ports come from
+// dx::freeLoopbackPort (core/src/child_process.h).
+
 // Limits written into the hub's config ("limits" section); defaults keep tests quick.
-// A free TCP port on 127.0.0.1, chosen now.
-int freeLoopbackPort();
-
-// Another program a test runs (a simulator): its output to `logPath`; SIGTERM, then SIGKILL
-// after 5 s, when stopped or destroyed.
-class ChildProcess {
- public:
-  ChildProcess(const std::string& program, const std::vector<std::string>& args,
-               const std::string& logPath);
-  ~ChildProcess();
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-  int stop();  // exit status (128 + signal when a signal ended it; -1 when it had to be killed)
-
- private:
-  pid_t pid_ = 0;
-};
-
 struct HubOptions {
   int freshnessSeconds = 300;
   std::size_t maxBodyBytes = 1 << 20;
@@ -54,6 +41,7 @@ struct HubOptions {
   int queue = 256;
   int readTimeoutMs = 5000;
   std::string pluginsJson = "[]";  // the config's `plugins` array, as JSON text
+  std::string dbPath;              // the SQLite file; empty: dxhub.db in the hub's temp folder
 };
 
 // What a finished command printed (stdout and stderr together) and its exit status

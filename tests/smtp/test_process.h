@@ -22,17 +22,13 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 
+#include "child_process.h"
+
 extern char** environ;
 
 namespace dx::test {
 
-// A loopback port nobody listens on right now.
-inline int freeLoopbackPort() {
-  Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
-  int port = socket.address().port();
-  socket.close();
-  return port;
-}
+using dx::freeLoopbackPort;  // core/src/child_process.h
 
 inline std::string readWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -60,11 +60,12 @@ class CaseTrackerTest : public ::testing::Test {
 
   // Posts a message signed by `from`, created now by the test's clock; returns its id.
   std::string post(const std::string& type, const std::string& from, const std::string& to,
-                   const std::string& body, const std::string& ref = {}) {
+                   const std::string& body, const std::string& ref = {},
+                   const std::string& caseId = kCase) {
     std::string id = newUuid();
     std::string payload = R"({"id":")" + id + R"(","type":")" + type + R"(","from":")" + from +
                           R"(","to":")" + to + R"(","created":")" +
-                          formatRfc3339(clock_.unixSeconds()) + R"(","case":")" + kCase + "\"" +
+                          formatRfc3339(clock_.unixSeconds()) + R"(","case":")" + caseId + "\"" +
                           (ref.empty() ? "" : R"(,"ref":")" + ref + "\"") + R"(,"body":)" +
                           body + "}";
     Outcome o = pipeline_->submit(test::signer(from).sign(payload), from);
@@ -355,6 +356,18 @@ TEST_F(CaseTrackerTest, AnUnacknowledgedNoticeEscalatesToTheSpOffice) {
   ASSERT_EQ(escalations.size(), 1u);
   EXPECT_EQ(escalations[0].ref, ignored);
   EXPECT_EQ(escalations[0].to, "sp.samastipur");
+}
+
+TEST_F(CaseTrackerTest, AnAccountHeldUnderSeveralCasesNamesTheOthers) {
+  post("freeze.request", "cc.samastipur", "bank.sbi",
+       request("30112233445", "SBIN0001234", "45000.00"));
+  post("freeze.request", "cc.samastipur", "bank.sbi",
+       request("30112233445", "SBIN0001234", "9000.00"), {}, "31509260099999");
+  post("freeze.request", "cc.samastipur", "bank.sbi",
+       request("30112233445", "SBIN0009999", "100.00"), {}, "31509260088888");  // other branch
+  FreezeCase c = tracker_->freezeCase(kCase);
+  ASSERT_EQ(c.requests.size(), 1u);
+  EXPECT_EQ(c.requests[0].otherCases, std::vector<std::string>{"31509260099999"});
 }
 
 TEST_F(CaseTrackerTest, BankReportGivesMedianAndShareInTime) {

@@ -46,6 +46,8 @@
 #include "registry.h"
 #include "tls.h"
 
+#include "child_process.h"
+
 namespace dx::bank_test {
 
 using namespace std::chrono_literals;
@@ -189,12 +191,7 @@ class FakeContext : public ConnectorContext {
   std::vector<std::string> submitted_;
 };
 
-inline int freeLoopbackPort() {
-  Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
-  int port = socket.address().port();
-  socket.close();
-  return port;
-}
+using dx::freeLoopbackPort;  // core/src/child_process.h
 
 inline bool listening(int port) {
   try {
