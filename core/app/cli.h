@@ -34,5 +34,6 @@ int serveCommand(int argc, char** argv);
 int sendCommand(int argc, char** argv);
 int auditCommand(int argc, char** argv);
 int pluginsCommand(int argc, char** argv);
+int noticeCommand(int argc, char** argv);
 
 }  // namespace dx::cli

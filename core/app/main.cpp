@@ -17,6 +17,7 @@ commands:
   send     post a signed message to a hub and check its receipt
   audit    check the audit log's hash chain (dxhub audit verify)
   plugins  list the connector plugins the config loads, with their config keys
+  notice   draft the SP office's awareness notice from a month's cyber-crime graph
   demo     run the Samastipur story on the embedded default
 )";
 
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
     if (command == "send") return dx::cli::sendCommand(argc, argv);
     if (command == "audit") return dx::cli::auditCommand(argc, argv);
     if (command == "plugins") return dx::cli::pluginsCommand(argc, argv);
+    if (command == "notice") return dx::cli::noticeCommand(argc, argv);
     if (command == "demo") return dx::cli::demoCommand(argc, argv);
     std::cerr << "dxhub: unknown command \"" << command << "\" (dxhub --help lists them)\n";
     return 2;

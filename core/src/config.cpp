@@ -126,9 +126,10 @@ HubConfig parseConfig(std::string_view text, const std::string& path) {
     return Reader(path, *v, std::string(key), allowed);
   };
 
-  Reader hub = section("hub", {"id", "district", "listen"});
+  Reader hub = section("hub", {"id", "district", "district_hi", "listen"});
   c.hubId = hub.string("id", true);
   c.district = hub.string("district", false, "");
+  c.districtHi = hub.string("district_hi", false, "");
   c.listen = hub.string("listen", false, "127.0.0.1:8443");
 
   Reader pki = section("pki", {"dir", "ca", "crl"});

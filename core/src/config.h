@@ -41,6 +41,7 @@ struct Limits {
 struct HubConfig {
   std::string path;  // the file it was read from
   std::string hubId, district, listen;
+  std::string districtHi;  // the district's name in Hindi (Devanagari), for reports and notices
   std::string pkiDir, caPath, crlPath;
   std::string storeUrl, schemaDir, policyPath;
   Limits limits;

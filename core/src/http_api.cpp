@@ -20,6 +20,7 @@
 #include "case_api.h"
 #include "certificate.h"
 #include "clock.h"
+#include "crime_report_formats.h"
 #include "tls.h"
 
 namespace dx {
@@ -184,6 +185,11 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
       route = "/v1/inbox/{id}/ack";
       if (method != "POST") return problem(response, {"method_not_allowed", "use POST"}, outcome);
       return ack(response, parts[2], client, outcome);
+    }
+    if (parts.size() == 3 && parts[1] == "reports" && parts[2] == "cyber-crime") {
+      route = "/v1/reports/cyber-crime";
+      if (method != "GET") return problem(response, {"method_not_allowed", "use GET"}, outcome);
+      return cyberCrimeReport(uri, response, client, outcome);
     }
     if (ctx_.cases)
       if (std::optional<ApiAnswer> a = caseRoute(method, parts, client, ctx_.registry, *ctx_.cases,
@@ -355,6 +361,50 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
     return send(response, 200, kJsonType, R"({"id":")" + m->id + R"(","state":")" + state + "\"}");
   }
 
+  // GET /v1/reports/cyber-crime?from=YYYY-MM&to=YYYY-MM&format=json|csv|svg (DESIGN §6).
+  int cyberCrimeReport(const Poco::URI& uri, HTTPServerResponse& response,
+                       const std::string& client, std::string& outcome) {
+    const Participant* caller = ctx_.registry.find(client);
+    if (!caller ||
+        (caller->role != "cyber_cell" && caller->role != "sp_office" && caller->role != "hub"))
+      return problem(response,
+                     {"forbidden", "the cyber-crime report is for the cyber cell, the SP office "
+                                   "and hub operators"},
+                     outcome);
+    std::string from, to, format = "json";
+    for (const auto& [key, value] : uri.getQueryParameters()) {
+      if (key == "from")
+        from = value;
+      else if (key == "to")
+        to = value;
+      else if (key == "format")
+        format = value.empty() ? "json" : value;
+      else
+        return problem(response, {"bad_query", "unknown query parameter; use from, to and format"},
+                       outcome);
+    }
+    const char* type = format == "json"  ? kJsonType
+                       : format == "csv" ? "text/csv; charset=utf-8"
+                       : format == "svg" ? "image/svg+xml"
+                                         : nullptr;
+    if (!type) return problem(response, {"bad_query", "format must be json, csv or svg"}, outcome);
+    Expected<ReportPeriod> period = reportPeriod(from, to, *ctx_.clock);
+    if (!period) return problem(response, period.problem(), outcome);
+    std::vector<StationRecord> records;
+    try {
+      records = latestStationRecords(ctx_.store);
+    } catch (const StoreError&) {
+      return problem(response, {"store_unavailable", "the hub could not read its store; retry"},
+                     outcome);
+    }
+    CrimeReport report = buildCrimeReport(ctx_.config, records, period.value());
+    outcome = format + " " + report.period.from.text() + ".." + report.period.to.text();
+    return send(response, 200, type,
+                format == "json"  ? crimeReportJson(report)
+                : format == "csv" ? crimeReportCsv(report)
+                                  : crimeReportSvg(report));
+  }
+
   ApiContext& ctx_;
 };
 
@@ -390,9 +440,10 @@ Poco::Net::SocketAddress listenAddress(const std::string& listen) {
 
 HttpApi::HttpApi(const HubConfig& config, const std::string& listen, const Registry& registry,
                  Pipeline& pipeline, Store& store, Journal& journal, Metrics& metrics,
-                 Poco::Logger& log)
+                 Poco::Logger& log, const Clock& clock)
     : ctx_(new ApiContext{config, registry, pipeline, store, journal, metrics, log,
                           config.limits.workers + config.limits.queue}) {
+  ctx_->clock = &clock;
   Poco::Net::Context::Ptr tls =
       makeServerContext({config.hubCertPath(), config.hubKeyPath(), config.caPath, config.crlPath});
   Poco::Net::SecureServerSocket socket(listenAddress(listen), 128, tls);

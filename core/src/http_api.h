@@ -9,6 +9,7 @@
 #include <Poco/ThreadPool.h>
 
 #include "case_tracker.h"
+#include "clock.h"
 #include "config.h"
 #include "metrics.h"
 #include "pipeline.h"
@@ -33,12 +34,14 @@ struct ApiContext {
   std::atomic<int> inFlight{0};
   std::atomic<bool> stopping{false};
   CaseTracker* cases = nullptr;
+  const Clock* clock = &SystemClock::instance();  // "now" for reports' default periods
 };
 
 class HttpApi {
  public:
   HttpApi(const HubConfig& config, const std::string& listen, const Registry& registry,
-          Pipeline& pipeline, Store& store, Journal& journal, Metrics& metrics, Poco::Logger& log);
+          Pipeline& pipeline, Store& store, Journal& journal, Metrics& metrics, Poco::Logger& log,
+          const Clock& clock = SystemClock::instance());
   ~HttpApi();
 
   void start();

@@ -159,7 +159,7 @@ void HttpSubsystem::initialize(Poco::Util::Application&) {
                       static_cast<Poco::UInt64>(files.rlim_cur), static_cast<Poco::UInt64>(needed));
   }
   s_.api = std::make_unique<HttpApi>(s_.config, s_.listen, *s_.registry, *s_.pipeline, *s_.store,
-                                     *s_.journal, s_.metrics, *s_.log);
+                                     *s_.journal, s_.metrics, *s_.log, *s_.clock);
   s_.api->setCases(s_.cases.get());
   s_.api->start();
   s_.log->information("http: listening on %s (port %hu)", s_.listen, s_.api->port());

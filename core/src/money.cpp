@@ -22,4 +22,19 @@ std::string formatMoney(Paise paise) {
   return sign + std::to_string(paise / 100) + "." + (cents.size() == 1 ? "0" : "") + cents;
 }
 
+std::string formatRupeesIndian(Paise paise) {
+  std::string plain = formatMoney(paise);
+  const bool negative = plain[0] == '-';
+  const std::string whole = plain.substr(negative ? 1 : 0, plain.size() - 3 - (negative ? 1 : 0));
+  // The last three digits, then groups of two: 1,23,45,678.
+  std::string grouped;
+  const std::size_t n = whole.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t left = n - i;  // digits from here to the end
+    if (i > 0 && (left == 3 || (left > 3 && (left - 3) % 2 == 0))) grouped += ',';
+    grouped += whole[i];
+  }
+  return std::string(negative ? "-" : "") + "₹" + grouped + plain.substr(plain.size() - 3);
+}
+
 }  // namespace dx

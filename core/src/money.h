@@ -14,5 +14,7 @@ using Paise = std::int64_t;
 std::optional<Paise> parseMoney(std::string_view text);
 // 4500050 → "45000.50".
 std::string formatMoney(Paise paise);
+// 12345678 → "₹1,23,456.78": rupees with Indian digit grouping (lakh, crore), for people.
+std::string formatRupeesIndian(Paise paise);
 
 }  // namespace dx

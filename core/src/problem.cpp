@@ -12,6 +12,7 @@ struct Row {
 constexpr Row kRows[] = {
     {"malformed", 400, "Malformed message"},
     {"stale", 400, "Message outside the allowed time window"},
+    {"bad_query", 400, "Bad query parameters"},
     {"bad_signature", 401, "Signature does not verify"},
     {"unknown_key", 401, "Signing key is not registered"},
     {"cert_invalid", 401, "Certificate is not valid"},

@@ -7,7 +7,7 @@ namespace dx {
 
 struct Problem {
   std::string code;    // malformed, bad_signature, unknown_key, cert_invalid, forbidden,
-                       // id_conflict, too_large, schema, pii_aadhaar, stale, busy, ...
+                       // id_conflict, too_large, schema, pii_aadhaar, stale, busy, bad_query, ...
   std::string detail;  // one sentence; never contains a full account number or an Aadhaar number
 };
 

@@ -206,7 +206,8 @@ void HubProcess::writeConfig() {
   const std::string src = DX_SOURCE_DIR;
   auto q = [](const std::string& s) { return jsonString(s); };
   std::ofstream out(configPath_);
-  out << "{\"hub\": {\"id\": \"hub.samastipur\", \"district\": \"Samastipur\", \"listen\": "
+  out << "{\"hub\": {\"id\": \"hub.samastipur\", \"district\": \"Samastipur\", "
+         "\"district_hi\": \"समस्तीपुर\", \"listen\": "
       << q("127.0.0.1:" + std::to_string(port_)) << "},\n"
       << " \"pki\": {\"dir\": " << q(pki) << ", \"ca\": " << q(pki + "/ca.crt")
       << ", \"crl\": " << q(pki + "/ca.crl") << "},\n"

@@ -44,11 +44,14 @@ std::string participantsJson(const std::string& pki) {
   {"id": "bank.sbi", "role": "bank", "ifsc_prefixes": ["SBIN"]},
   {"id": "bank.pnb", "role": "bank", "ifsc_prefixes": ["PUNB"]},
   {"id": "bank.hdfc", "role": "bank", "key_type": "p256", "ifsc_prefixes": ["HDFC"]},
-  {"id": "ps.samastipur.nagar", "role": "station"},
-  {"id": "ps.samastipur.mufassil", "role": "station"},
-  {"id": "ps.samastipur.kalyanpur", "role": "station"},
-  {"id": "ps.samastipur.dalsinghsarai", "role": "station"},
-  {"id": "ps.samastipur.rosera", "role": "station"}
+  {"id": "ps.samastipur.nagar", "role": "station", "name": "Samastipur Nagar",
+   "name_hi": "समस्तीपुर नगर"},
+  {"id": "ps.samastipur.mufassil", "role": "station", "name": "Samastipur Mufassil",
+   "name_hi": "समस्तीपुर मुफस्सिल"},
+  {"id": "ps.samastipur.kalyanpur", "role": "station", "name": "Kalyanpur", "name_hi": "कल्याणपुर"},
+  {"id": "ps.samastipur.dalsinghsarai", "role": "station", "name": "Dalsinghsarai",
+   "name_hi": "दलसिंहसराय"},
+  {"id": "ps.samastipur.rosera", "role": "station", "name": "Rosera", "name_hi": "रोसड़ा"}
  ])";
 }
 
@@ -67,6 +70,16 @@ std::string writeConfig() {
  "participants": )"
       << participantsJson(pki) << "}";
   return path;
+}
+
+ParticipantConfig participantConfig(const std::string& id, const std::string& role,
+                                    const std::string& name, const std::string& nameHi) {
+  ParticipantConfig p;
+  p.id = id;
+  p.role = role;
+  p.name = name;
+  p.nameHi = nameHi;
+  return p;
 }
 
 const Registry& registry() {

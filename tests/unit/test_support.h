@@ -21,6 +21,10 @@ std::string participantsJson(const std::string& pki);
 // signed with them reach the certificate checks.
 std::string writeConfig();
 
+// A participant of a config built in a test (the other fields keep their defaults).
+ParticipantConfig participantConfig(const std::string& id, const std::string& role,
+                                    const std::string& name = {}, const std::string& nameHi = {});
+
 // A registry for the test PKI and config (made once).
 const Registry& registry();
 
