@@ -417,7 +417,7 @@ void Demo::report() {
   std::vector<AuditEntry> accepted;
   store->forEachAudit([&](const AuditEntry& e) {
     if (e.event == "accepted") accepted.push_back(e);
-    if (e.event == "state" && e.outcome.rfind("delivered", 0) == 0)
+    if (e.event == "delivered" || (e.event == "state" && e.outcome.rfind("delivered", 0) == 0))
       delivered.emplace(e.messageId, e.at);
     return true;
   });
