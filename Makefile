@@ -22,13 +22,16 @@ pki: deps
 demo: build pki
 	@$(BUILD)/dxhub demo
 
+# The tests run against a private PostgreSQL server that lives as long as ctest
+# (scripts/with-postgres.sh sets DX_TEST_PG_URL and stops the server, also on failure).
 test: build
-	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@scripts/with-postgres.sh sh -c 'cd $(BUILD) && ctest --output-on-failure -j $(JOBS)'
 
 bench: build pki
 	@bench/run.sh $(BUILD)
 	@bench/load.sh $(BUILD)
 	@bench/delivery.sh $(BUILD)
+	@scripts/with-postgres.sh bench/scale_out.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 namespace dx {
 
@@ -79,10 +80,10 @@ std::string formatRfc3339(std::int64_t unixSeconds) {
   return buf;
 }
 
-std::string newUuid() {
-  unsigned char b[16];
-  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("no randomness for a message id");
-  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
+namespace {
+// Sets the version and RFC 9562 variant bits and writes the 16 bytes as a lower-case UUID.
+std::string formatUuid(unsigned char* b, unsigned version) {
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | (version << 4));
   b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
   char out[37];
   std::snprintf(out, sizeof out,
@@ -90,6 +91,19 @@ std::string newUuid() {
                 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
                 b[15]);
   return out;
+}
+}  // namespace
+
+std::string newUuid() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("no randomness for a message id");
+  return formatUuid(b, 4);
+}
+
+std::string namedUuid(std::string_view name) {
+  unsigned char b[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(name.data()), name.size(), b);
+  return formatUuid(b, 8);
 }
 
 }  // namespace dx

@@ -45,5 +45,9 @@ std::optional<std::int64_t> parseRfc3339(std::string_view text);
 std::string formatRfc3339(std::int64_t unixSeconds);
 // A random (version 4) UUID from OpenSSL's CSPRNG, lower case.
 std::string newUuid();
+// A UUID derived from `name` (the first 122 bits of its SHA-256, as RFC 9562 version 8): the
+// same name gives the same id in every hub instance. For the hub's own messages, named after
+// what they are about, so that each is sent once (the store's unique id decides).
+std::string namedUuid(std::string_view name);
 
 }  // namespace dx

@@ -95,7 +95,8 @@ class ConnectorSubsystem : public Poco::Util::Subsystem {
   HubState& s_;
 };
 
-// The hub's signed alarm to `to` about message `about` (DESIGN §4 hub.escalation).
+// The hub's signed alarm to `to` about message `about` (DESIGN §4 hub.escalation). Its id is
+// derived from `reason` and `about.id`: one escalation per message and reason, across instances.
 std::string escalationPayload(const std::string& hubId, const std::string& to,
                               const MessageRecord& about, const std::string& reason,
                               const std::string& detail, std::int64_t unixSeconds);
