@@ -147,8 +147,7 @@ Options parseOptions(int argc, char** argv, bool& help) {
     if (name == "url") {
       o.url = o.url.empty() ? value : o.url + " " + value;
       o.urls.push_back(value);
-    }
-    else if (name == "ca")
+    } else if (name == "ca")
       o.ca = value;
     else if (name == "cert")
       o.cert = value;
@@ -403,7 +402,8 @@ int run(const Options& o) {
       std::unique_ptr<Connection> conn;
       std::string answer;
       try {
-        conn = std::make_unique<Connection>(o, uris[static_cast<std::size_t>(c) % uris.size()], ctx);
+        conn =
+            std::make_unique<Connection>(o, uris[static_cast<std::size_t>(c) % uris.size()], ctx);
         int status = conn->request("GET", "/healthz", nullptr, answer);  // handshake, off the clock
         if (status >= 500) r.setupError = "GET /healthz answered " + std::to_string(status);
       } catch (const Poco::Exception& e) {

@@ -61,8 +61,7 @@ std::string instanceName() {
 
 DeliveryEngine::DeliveryEngine(PluginHost& plugins, Store& store, Journal& journal,
                                const Clock& clock, Metrics& metrics, Poco::Logger& log,
-                               Escalate escalate, std::chrono::milliseconds lease,
-                               int maxWorkers)
+                               Escalate escalate, std::chrono::milliseconds lease, int maxWorkers)
     : plugins_(plugins),
       store_(store),
       journal_(journal),

@@ -118,7 +118,8 @@ const std::string kMessageColumns =
     "seq, id, type, sender, recipient, ref, case_id, created, accepted_at, digest, jws, receipt,"
     " state, attempts, last_error, connector, next_attempt_at, lease_owner, lease_until";
 // What the delivery scheduler needs of a message still to deliver.
-const std::string kPendingColumns = "seq, id, recipient, connector, next_attempt_at, lease_owner, lease_until";
+const std::string kPendingColumns =
+    "seq, id, recipient, connector, next_attempt_at, lease_owner, lease_until";
 const std::string kPending = "connector <> '' AND state IN ('accepted', 'delivering')";
 
 MessageRecord messageAt(RecordSet& rs, std::size_t row) {
@@ -164,7 +165,10 @@ void intoPending(Statement& st, MessageRecord& m) {
 // (compiling SQL costs more than running it).
 struct Reader {
   explicit Reader(const Backend& b)
-      : session(b.connector, b.connection), findById(session), nextPending(session), claim(session) {
+      : session(b.connector, b.connection),
+        findById(session),
+        nextPending(session),
+        claim(session) {
     if (b.postgres)
       // A reader's only writes are delivery claims: a lease lost in a crash is simply gone, so
       // they need not wait for an fsync.
@@ -181,9 +185,10 @@ struct Reader {
     if (b.postgres)
       // The row is locked for this statement; SKIP LOCKED: if another instance is claiming or
       // settling it right now, it is theirs, and nobody waits.
-      claim << b.sql("UPDATE messages SET lease_owner = ?, lease_until = ? WHERE id = ("
-                     "SELECT id FROM messages WHERE id = ? AND " + kPending +
-                     " AND (lease_until <= ? OR lease_owner = ?) FOR UPDATE SKIP LOCKED)"),
+      claim << b.sql(
+          "UPDATE messages SET lease_owner = ?, lease_until = ? WHERE id = ("
+          "SELECT id FROM messages WHERE id = ? AND " +
+          kPending + " AND (lease_until <= ? OR lease_owner = ?) FOR UPDATE SKIP LOCKED)"),
           use(owner), use(leaseUntil), use(id), use(nowMs), use(owner);
   }
   Session session;
@@ -324,8 +329,8 @@ class SqlStore : public Store {
   void setState(const std::string& id, const std::string& state,
                 const std::string& lastError) override {
     guarded("state change", [&] {
-      *writer_ << b_.sql("UPDATE messages SET state = ?, last_error = ? WHERE id = ?"),
-          bind(state), bind(lastError), bind(id), now;
+      *writer_ << b_.sql("UPDATE messages SET state = ?, last_error = ? WHERE id = ?"), bind(state),
+          bind(lastError), bind(id), now;
     });
   }
 
@@ -335,9 +340,9 @@ class SqlStore : public Store {
       Poco::Int64 next = nextAttemptAt;
       // An answer that arrived while the request was being delivered keeps it "answered".
       *writer_ << b_.sql(
-                      "UPDATE messages SET state = CASE WHEN state = 'answered' THEN state ELSE ?"
-                      " END, attempts = ?, last_error = ?, next_attempt_at = ?, lease_owner = '',"
-                      " lease_until = 0 WHERE id = ?"),
+          "UPDATE messages SET state = CASE WHEN state = 'answered' THEN state ELSE ?"
+          " END, attempts = ?, last_error = ?, next_attempt_at = ?, lease_owner = '',"
+          " lease_until = 0 WHERE id = ?"),
           bind(state), bind(attempts), bind(lastError), bind(next), bind(id), now;
     });
   }
@@ -444,8 +449,9 @@ class SqlStore : public Store {
       Poco::Int64 after = 0;
       for (;;) {
         Statement st(s);
-        st << b_.sql("SELECT seq, at, event, message_id, digest, sender, recipient, type,"
-                     " outcome, client, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ")
+        st << b_.sql(
+                  "SELECT seq, at, event, message_id, digest, sender, recipient, type,"
+                  " outcome, client, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ")
            << kPage,
             bind(after), now;
         RecordSet rs(st);
@@ -484,8 +490,7 @@ class SqlStore : public Store {
   // Whole message rows matching `condition` (one text and one seq placeholder), oldest first;
   // limit < 0: all of them.
   std::vector<MessageRecord> messagesWhere(const char* what, const char* condition,
-                                           const std::string& text, std::int64_t after,
-                                           int limit) {
+                                           const std::string& text, std::int64_t after, int limit) {
     return guarded(what, [&] {
       ReaderPool::Lease lease = readers_->get();
       Session& s = *lease;
@@ -518,8 +523,9 @@ class SqlStore : public Store {
       for (const Migration& m : migrations()) {
         if (m.version <= current) continue;
         for (const char* sql : m.statements) s << sql, now;
-        s << b_.sql("INSERT INTO schema_migrations (version, applied_at)"
-                    " VALUES (?, CURRENT_TIMESTAMP)"),
+        s << b_.sql(
+            "INSERT INTO schema_migrations (version, applied_at)"
+            " VALUES (?, CURRENT_TIMESTAMP)"),
             bind(m.version), now;
       }
       s << "COMMIT", now;
@@ -541,9 +547,10 @@ class SqlStore : public Store {
         use(row_.receipt), use(row_.state), use(row_.attempts), use(row_.lastError),
         use(row_.connector), use(row_.nextAttemptAt), use(row_.leaseOwner), use(row_.leaseUntil);
     insertAudit_ = std::make_unique<Statement>(*writer_);
-    *insertAudit_ << b_.sql("INSERT INTO audit (seq, at, event, message_id, digest, sender,"
-                            " recipient, type, outcome, client, hash)"
-                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+    *insertAudit_ << b_.sql(
+        "INSERT INTO audit (seq, at, event, message_id, digest, sender,"
+        " recipient, type, outcome, client, hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
         use(audit_.seq), use(audit_.at), use(audit_.event), use(audit_.messageId),
         use(audit_.digest), use(audit_.from), use(audit_.to), use(audit_.type), use(audit_.outcome),
         use(audit_.client), use(audit_.hash);

@@ -20,7 +20,6 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-
 #include "base64url.h"
 #include "certificate.h"
 #include "clock.h"

@@ -39,13 +39,12 @@ class Load {
  public:
   Load(int port, double seconds, const std::string& receipted, const std::string& log) {
     const std::string pki = testPki();
-    std::string cmd = "timeout 60 '" DX_BINARY_DIR "/dx_load' --url https://127.0.0.1:" +
-                      std::to_string(port) + " --ca '" + pki + "/ca.crt' --cert '" + pki +
-                      "/cc.samastipur.crt' --key '" + pki +
-                      "/cc.samastipur.key' --connections 4 --duration " +
-                      std::to_string(seconds) +
-                      " --presign 4000 --presign-seconds 3 --timeout 5 --quiet --receipted '" +
-                      receipted + "' >'" + log + "' 2>&1";
+    std::string cmd =
+        "timeout 60 '" DX_BINARY_DIR "/dx_load' --url https://127.0.0.1:" + std::to_string(port) +
+        " --ca '" + pki + "/ca.crt' --cert '" + pki + "/cc.samastipur.crt' --key '" + pki +
+        "/cc.samastipur.key' --connections 4 --duration " + std::to_string(seconds) +
+        " --presign 4000 --presign-seconds 3 --timeout 5 --quiet --receipted '" + receipted +
+        "' >'" + log + "' 2>&1";
     thread_ = std::thread([cmd] { std::system(cmd.c_str()); });
   }
   ~Load() { join(); }
@@ -135,8 +134,8 @@ TEST(ScaleOutTest, TwoInstancesUnderLoadOneKilledDeliverEveryReceiptedMessageOnc
             0);
   // At-least-once is allowed across a SIGKILL (an attempt whose outcome was not yet written is
   // made again by the instance that takes it over): counted and reported, target 0.
-  std::cout << "scale-out: " << receipted.size() << " receipted, " << missing
-            << " not delivered, " << duplicates << " duplicate deliveries at the sink\n";
+  std::cout << "scale-out: " << receipted.size() << " receipted, " << missing << " not delivered, "
+            << duplicates << " duplicate deliveries at the sink\n";
   RecordProperty("receipted", static_cast<int>(receipted.size()));
   RecordProperty("sink_duplicates", duplicates);
 

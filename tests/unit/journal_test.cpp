@@ -342,10 +342,10 @@ TEST_P(JournalTest, AConflictingIdInABatchLeavesTheRestOfTheBatchStored) {
         [&, i] { outcomes[i + 2] = journal_->accept(others[i], "cc.samastipur").outcome; });
   for (auto& t : threads) t.join();
   // One of the two with the same id is stored, the other is a conflict; the rest all stored.
-  EXPECT_EQ((outcomes[0] == Journal::Outcome::Accepted) + (outcomes[1] == Journal::Outcome::Accepted),
-            1);
-  EXPECT_EQ((outcomes[0] == Journal::Outcome::Conflict) + (outcomes[1] == Journal::Outcome::Conflict),
-            1);
+  EXPECT_EQ(
+      (outcomes[0] == Journal::Outcome::Accepted) + (outcomes[1] == Journal::Outcome::Accepted), 1);
+  EXPECT_EQ(
+      (outcomes[0] == Journal::Outcome::Conflict) + (outcomes[1] == Journal::Outcome::Conflict), 1);
   for (std::size_t i = 2; i < outcomes.size(); ++i)
     EXPECT_EQ(outcomes[i], Journal::Outcome::Accepted) << i;
   EXPECT_EQ(store_->messageCount(), 21);
@@ -355,8 +355,7 @@ TEST_P(JournalTest, AConflictingIdInABatchLeavesTheRestOfTheBatchStored) {
 // Claims are the PostgreSQL back end's: one instance at a time works a delivery.
 TEST_P(JournalTest, ADeliveryIsClaimedByOneInstanceUntilItsLeaseEnds) {
   VerifiedMessage m = test::verified("cc.samastipur", request());
-  ASSERT_EQ(journal_->accept(m, "cc.samastipur", {}, "probe").outcome,
-            Journal::Outcome::Accepted);
+  ASSERT_EQ(journal_->accept(m, "cc.samastipur", {}, "probe").outcome, Journal::Outcome::Accepted);
   const std::string id(m.id());
   if (GetParam() == "sqlite") {
     // One process: the delivery engine's own bookkeeping is the claim (store.h).
@@ -367,7 +366,7 @@ TEST_P(JournalTest, ADeliveryIsClaimedByOneInstanceUntilItsLeaseEnds) {
   std::unique_ptr<Store> other = openStore(db_->url());
   EXPECT_TRUE(store_->claimDelivery(id, "a", 1000, 2000));
   EXPECT_FALSE(other->claimDelivery(id, "b", 1500, 2500));  // a holds it
-  EXPECT_TRUE(store_->claimDelivery(id, "a", 1500, 3000));   // a may extend its own
+  EXPECT_TRUE(store_->claimDelivery(id, "a", 1500, 3000));  // a may extend its own
   std::vector<MessageRecord> pending = other->pendingDeliveries(10);
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_EQ(pending[0].leaseOwner, "a");

@@ -124,9 +124,9 @@ Poco::Data::Session pgSession(const std::string& serverUrl, const std::string& d
   std::call_once(registered, [] { Poco::Data::PostgreSQL::Connector::registerConnector(); });
   Poco::URI uri(serverUrl);
   std::string name = db.empty() ? uri.getPath().substr(1) : db;
-  return Poco::Data::Session("PostgreSQL", "host=" + uri.getHost() + " port=" +
-                                               std::to_string(uri.getPort()) + " user=" +
-                                               uri.getUserInfo() + " dbname=" + name);
+  return Poco::Data::Session("PostgreSQL", "host=" + uri.getHost() +
+                                               " port=" + std::to_string(uri.getPort()) +
+                                               " user=" + uri.getUserInfo() + " dbname=" + name);
 }
 
 }  // namespace
@@ -153,7 +153,8 @@ TestDatabase::~TestDatabase() {
   using namespace Poco::Data::Keywords;
   try {
     if (!dir_.empty()) Poco::File(dir_).remove(true);
-    if (!name_.empty()) pgSession(*pgServerUrl()) << "DROP DATABASE " + name_ + " WITH (FORCE)", now;
+    if (!name_.empty())
+      pgSession(*pgServerUrl()) << "DROP DATABASE " + name_ + " WITH (FORCE)", now;
   } catch (const std::exception&) {
     // Left behind in a temporary server or folder: not worth failing a test for.
   }

@@ -43,7 +43,8 @@ class ProbeConnector : public dx::Connector {
     if (mode_ == "hang" && m.type == "freeze.request" && m.to == "bank.sbi")
       std::this_thread::sleep_for(std::chrono::milliseconds(hangMs_));
     if (attempt <= failFirst_) return dx::DeliveryResult::retry("probe: planned failure");
-    if (mode_ == "reject" || m.to == rejectTo_) return dx::DeliveryResult::reject("probe: planned rejection");
+    if (mode_ == "reject" || m.to == rejectTo_)
+      return dx::DeliveryResult::reject("probe: planned rejection");
     return dx::DeliveryResult::delivered();
   }
 
