@@ -50,10 +50,12 @@ struct Backend {
     bool quoted = false;
     for (char c : text) {
       if (c == '\'') quoted = !quoted;
-      if (c == '?' && !quoted)
-        out += "$" + std::to_string(++n);
-      else
+      if (c == '?' && !quoted) {
+        out += '$';
+        out += std::to_string(++n);
+      } else {
         out += c;
+      }
     }
     return out;
   }
