@@ -40,6 +40,7 @@ struct Backend {
   std::string connector;   // Poco::Data connector name: "SQLite" or "PostgreSQL"
   std::string connection;  // its connection string: the file, or libpq's key=value form
   std::string url;         // for messages: the config URL without its password
+  std::string password;    // masked wherever an error might quote the connection string
 
   // `text` with its `?` placeholders numbered `$1, $2, …` for PostgreSQL (outside quotes).
   std::string sql(const std::string& text) const {
@@ -215,6 +216,8 @@ class ReaderPool {
     }
     Session& operator*() { return r_->session; }
     Reader* operator->() { return r_.get(); }
+    // A new connection in place of this one (whose server went away).
+    void replace(const Backend& backend) { r_ = std::make_unique<Reader>(backend); }
 
    private:
     ReaderPool& pool_;
@@ -241,13 +244,12 @@ class ReaderPool {
   std::vector<std::unique_ptr<Reader>> idle_;
 };
 
-template <class F>
-auto guarded(const char* what, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const Poco::Exception& e) {
-    throw StoreError(std::string(what) + ": " + e.displayText());
-  }
+// `text` with every occurrence of `secret` masked (Poco's errors may quote the connection).
+std::string masked(std::string text, const std::string& secret) {
+  if (secret.empty()) return text;
+  for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at))
+    text.replace(at, secret.size(), "***");
+  return text;
 }
 
 class SqlStore : public Store {
@@ -266,24 +268,26 @@ class SqlStore : public Store {
       ::fchmod(fd, 0600);
       ::close(fd);
     }
-    writer_ = std::make_unique<Session>(b_.connector, b_.connection);
-    if (b_.postgres) {
-      // A commit returns once its WAL record is flushed to disk (the default, stated so that a
-      // server-wide setting cannot weaken the receipt's promise for the hub's writes).
-      *writer_ << "SET synchronous_commit TO on", now;
-      *writer_ << "SET client_min_messages TO warning", now;  // not "already exists, skipping"
-    } else {
-      *writer_ << "PRAGMA journal_mode=WAL", now;
-      *writer_ << "PRAGMA synchronous=FULL", now;  // a commit is fsync'd before it returns
-      *writer_ << "PRAGMA busy_timeout=10000", now;
-    }
+    openWriter();
     migrate();
     readers_ = std::make_unique<ReaderPool>(b_, 8);
     prepare();
   }
 
   void begin() override {
-    guarded("begin", [&] { *writer_ << b_.beginSql(), now; });
+    guarded("begin", [&] {
+      try {
+        *writer_ << b_.beginSql(), now;
+      } catch (const Poco::Exception&) {
+        if (!b_.postgres || writer_->isConnected()) throw;
+        // The server dropped the connection (restart, failover, a terminated backend): a new
+        // one, and this transaction on it. What was lost was rolled back, or committed and
+        // then found again by the dedupe when the client retries.
+        openWriter();
+        prepare();
+        *writer_ << b_.beginSql(), now;
+      }
+    });
   }
   void commit() override {
     guarded("commit", [&] { *writer_ << "COMMIT", now; });
@@ -361,8 +365,7 @@ class SqlStore : public Store {
   }
 
   std::optional<MessageRecord> find(const std::string& id) override {
-    return guarded("message lookup", [&]() -> std::optional<MessageRecord> {
-      ReaderPool::Lease reader = readers_->get();
+    return read("message lookup", [&](ReaderPool::Lease& reader) -> std::optional<MessageRecord> {
       reader->id = id;
       reader->row = MessageRecord{};
       if (reader->findById.execute() == 0) return std::nullopt;
@@ -373,8 +376,7 @@ class SqlStore : public Store {
   bool claimDelivery(const std::string& id, const std::string& owner, std::int64_t nowMs,
                      std::int64_t leaseUntil) override {
     if (!b_.postgres) return true;  // one process: see store.h
-    return guarded("delivery claim", [&] {
-      ReaderPool::Lease reader = readers_->get();
+    return read("delivery claim", [&](ReaderPool::Lease& reader) {
       reader->id = id;
       reader->owner = owner;
       reader->nowMs = nowMs;
@@ -398,8 +400,7 @@ class SqlStore : public Store {
   }
 
   std::vector<MessageRecord> pendingDeliveries(int limit) override {
-    return guarded("pending deliveries", [&] {
-      ReaderPool::Lease lease = readers_->get();
+    return read("pending deliveries", [&](ReaderPool::Lease& lease) {
       Session& s = *lease;
       Statement st(s);
       // Only what scheduling needs; the worker reads the whole message when it is its turn.
@@ -423,19 +424,18 @@ class SqlStore : public Store {
 
   std::optional<MessageRecord> nextPendingFor(const std::string& recipient,
                                               std::int64_t afterSeq) override {
-    return guarded("next pending delivery", [&]() -> std::optional<MessageRecord> {
-      ReaderPool::Lease reader = readers_->get();
-      reader->recipient = recipient;
-      reader->afterSeq = afterSeq;
-      reader->row = MessageRecord{};
-      if (reader->nextPending.execute() == 0) return std::nullopt;
-      return reader->row;
-    });
+    return read("next pending delivery",
+                [&](ReaderPool::Lease& reader) -> std::optional<MessageRecord> {
+                  reader->recipient = recipient;
+                  reader->afterSeq = afterSeq;
+                  reader->row = MessageRecord{};
+                  if (reader->nextPending.execute() == 0) return std::nullopt;
+                  return reader->row;
+                });
   }
 
   std::vector<std::string> replies(const std::string& id) override {
-    return guarded("replies", [&] {
-      ReaderPool::Lease lease = readers_->get();
+    return read("replies", [&](ReaderPool::Lease& lease) {
       Session& s = *lease;
       std::vector<std::string> ids;
       s << b_.sql("SELECT id FROM messages WHERE ref = ? ORDER BY seq"), bind(id), into(ids), now;
@@ -444,43 +444,44 @@ class SqlStore : public Store {
   }
 
   void forEachAudit(const std::function<bool(const AuditEntry&)>& visit) override {
-    guarded("audit read", [&] {
-      ReaderPool::Lease lease = readers_->get();
-      Session& s = *lease;
-      constexpr Poco::Int64 kPage = 2000;
-      Poco::Int64 after = 0;
-      for (;;) {
-        Statement st(s);
-        st << b_.sql(
-                  "SELECT seq, at, event, message_id, digest, sender, recipient, type,"
-                  " outcome, client, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ")
-           << kPage,
-            bind(after), now;
-        RecordSet rs(st);
-        for (std::size_t i = 0; i < rs.rowCount(); ++i) {
-          auto v = [&](std::size_t col) { return rs.value(col, i).convert<std::string>(); };
-          AuditEntry e{rs.value(0, i).convert<Poco::Int64>(),
-                       v(1),
-                       v(2),
-                       v(3),
-                       v(4),
-                       v(5),
-                       v(6),
-                       v(7),
-                       v(8),
-                       v(9),
-                       v(10)};
-          after = e.seq;
-          if (!visit(e)) return;
-        }
-        if (rs.rowCount() < static_cast<std::size_t>(kPage)) return;
-      }
-    });
+    read(
+        "audit read",
+        [&](ReaderPool::Lease& lease) {
+          Session& s = *lease;
+          constexpr Poco::Int64 kPage = 2000;
+          Poco::Int64 after = 0;
+          for (;;) {
+            Statement st(s);
+            st << b_.sql(
+                      "SELECT seq, at, event, message_id, digest, sender, recipient, type,"
+                      " outcome, client, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ")
+               << kPage,
+                bind(after), now;
+            RecordSet rs(st);
+            for (std::size_t i = 0; i < rs.rowCount(); ++i) {
+              auto v = [&](std::size_t col) { return rs.value(col, i).convert<std::string>(); };
+              AuditEntry e{rs.value(0, i).convert<Poco::Int64>(),
+                           v(1),
+                           v(2),
+                           v(3),
+                           v(4),
+                           v(5),
+                           v(6),
+                           v(7),
+                           v(8),
+                           v(9),
+                           v(10)};
+              after = e.seq;
+              if (!visit(e)) return;
+            }
+            if (rs.rowCount() < static_cast<std::size_t>(kPage)) return;
+          }
+        },
+        false);  // `visit` has seen what was read: a lost connection is an error, not a retry
   }
 
   std::int64_t messageCount() override {
-    return guarded("count", [&] {
-      ReaderPool::Lease lease = readers_->get();
+    return read("count", [&](ReaderPool::Lease& lease) {
       Session& s = *lease;
       Poco::Int64 n = 0;
       s << "SELECT COUNT(*) FROM messages", into(n), now;
@@ -493,8 +494,7 @@ class SqlStore : public Store {
   // limit < 0: all of them.
   std::vector<MessageRecord> messagesWhere(const char* what, const char* condition,
                                            const std::string& text, std::int64_t after, int limit) {
-    return guarded(what, [&] {
-      ReaderPool::Lease lease = readers_->get();
+    return read(what, [&](ReaderPool::Lease& lease) {
       Session& s = *lease;
       Statement st(s);
       Poco::Int64 cursor = after;
@@ -535,6 +535,51 @@ class SqlStore : public Store {
       s << "ROLLBACK", now;
       throw;
     }
+  }
+
+  void openWriter() {
+    insertMessage_.reset();  // statements of the old session go first
+    insertAudit_.reset();
+    findDigest_.reset();
+    writer_ = std::make_unique<Session>(b_.connector, b_.connection);
+    if (b_.postgres) {
+      // A commit returns once its WAL record is flushed to disk (the default, stated so that a
+      // server-wide setting cannot weaken the receipt's promise for the hub's writes).
+      *writer_ << "SET synchronous_commit TO on", now;
+      *writer_ << "SET client_min_messages TO warning", now;  // not "already exists, skipping"
+    } else {
+      *writer_ << "PRAGMA journal_mode=WAL", now;
+      *writer_ << "PRAGMA synchronous=FULL", now;  // a commit is fsync'd before it returns
+      *writer_ << "PRAGMA busy_timeout=10000", now;
+    }
+  }
+
+  // Runs `f`; a database error becomes a StoreError saying what failed (never the password).
+  template <class F>
+  auto guarded(const char* what, F&& f) -> decltype(f()) {
+    try {
+      return f();
+    } catch (const Poco::Exception& e) {
+      throw StoreError(masked(std::string(what) + ": " + e.displayText(), b_.password));
+    }
+  }
+
+  // Runs `f(lease)` on a pooled reader connection. On PostgreSQL a connection the server has
+  // dropped is replaced and, when `retry` (the read has no effect yet), `f` runs once more.
+  template <class F>
+  auto read(const char* what, F&& f, bool retry = true)
+      -> decltype(f(std::declval<ReaderPool::Lease&>())) {
+    return guarded(what, [&] {
+      ReaderPool::Lease lease = readers_->get();
+      try {
+        return f(lease);
+      } catch (const Poco::Exception&) {
+        if (!b_.postgres || (*lease).isConnected()) throw;
+        lease.replace(b_);
+        if (!retry) throw;
+        return f(lease);
+      }
+    });
   }
 
   void prepare() {
@@ -615,6 +660,7 @@ Backend postgresBackend(const std::string& url) {
                  " dbname=" + conninfoValue(db);
   if (!user.empty()) b.connection += " user=" + conninfoValue(user);
   if (!password.empty()) b.connection += " password=" + conninfoValue(password);
+  b.password = password;
   for (const auto& [key, value] : uri.getQueryParameters()) {
     bool plain = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
       return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
@@ -623,14 +669,6 @@ Backend postgresBackend(const std::string& url) {
     b.connection += " " + key + "=" + conninfoValue(value);
   }
   return b;
-}
-
-// `text` with every occurrence of `secret` masked (Poco's errors may quote the connection).
-std::string masked(std::string text, const std::string& secret) {
-  if (secret.empty()) return text;
-  for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at))
-    text.replace(at, secret.size(), "***");
-  return text;
 }
 
 }  // namespace
@@ -649,12 +687,7 @@ std::unique_ptr<Store> openStore(const std::string& url) {
     throw StoreError("store url " + url +
                      " is not supported (expected sqlite:PATH or postgresql://USER@HOST:PORT/DB)");
   }
-  std::string password;
-  if (b.postgres) {
-    std::string info = Poco::URI(url).getUserInfo();
-    if (auto colon = info.find(':'); colon != std::string::npos) password = info.substr(colon + 1);
-  }
-  const std::string shown = b.url;
+  const std::string shown = b.url, password = b.password;
   try {
     return std::make_unique<SqlStore>(std::move(b));
   } catch (const Poco::Exception& e) {

@@ -383,6 +383,28 @@ TEST_P(JournalTest, ADeliveryIsClaimedByOneInstanceUntilItsLeaseEnds) {
   EXPECT_TRUE(other->pendingDeliveries(10).empty());
 }
 
+// A PostgreSQL server may drop the hub's connections (restart, failover, an administrator):
+// the store opens new ones and carries on.
+class ReconnectTest : public JournalTest {};
+
+TEST_P(ReconnectTest, AfterTheServerDropsEveryConnectionTheStoreCarriesOn) {
+  VerifiedMessage before = test::verified("cc.samastipur", request());
+  ASSERT_EQ(journal_->accept(before, "cc.samastipur").outcome, Journal::Outcome::Accepted);
+  db_->execute(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname ="
+      " current_database() AND pid <> pg_backend_pid()");
+  VerifiedMessage after = test::verified("cc.samastipur", request());
+  Journal::Result r = journal_->accept(after, "cc.samastipur");
+  EXPECT_EQ(r.outcome, Journal::Outcome::Accepted) << r.detail;
+  ASSERT_TRUE(store_->find(std::string(after.id())));
+  EXPECT_EQ(store_->find(std::string(before.id()))->receipt,
+            journal_->accept(before, "cc.samastipur").receipt);
+  EXPECT_EQ(verifyAuditChain(*store_).entries, 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, ReconnectTest, ::testing::Values("postgresql"),
+                         [](const auto& info) { return info.param; });
+
 TEST(StoreUrlTest, BadUrlsAreRefusedWithTheirReasonAndNeverThePassword) {
   auto failure = [](const std::string& url) {
     try {
