@@ -24,8 +24,10 @@ pki: deps
 demo: build pki
 	@$(BUILD)/dxhub demo
 
+# The tests run against a private PostgreSQL server that lives as long as ctest
+# (scripts/with-postgres.sh sets DX_TEST_PG_URL and stops the server, also on failure).
 test: build
-	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@scripts/with-postgres.sh sh -c 'cd $(BUILD) && ctest --output-on-failure -j $(JOBS)'
 
 # The core, unit tests and libFuzzer harnesses with clang, ASan and UBSan (own folder: the main
 # gcc build is untouched). `make sanitize-test` runs the unit tests under the sanitizers and each
@@ -47,6 +49,7 @@ bench: build pki
 	@bench/run.sh $(BUILD)
 	@bench/load.sh $(BUILD)
 	@bench/delivery.sh $(BUILD)
+	@scripts/with-postgres.sh bench/scale_out.sh $(BUILD)
 
 # The stress suite's full runs (crash loop, disk full, peer faults, slow clients) and
 # docs/RELIABILITY.md from every figures file in var/stress/ (several minutes).

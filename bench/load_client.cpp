@@ -53,7 +53,7 @@ constexpr const char* kUsage =
                [--messages M | --duration S] [--connections N] [--rate R]
                [--path /v1/messages] [--method POST|GET] [--json FILE]
                [--body FILE] [--to ID] [--case CASE] [--type TYPE] [--presign N]
-               [--presign-seconds S] [--timeout S] [--quiet]
+               [--presign-seconds S] [--timeout S] [--receipted FILE] [--quiet]
 
 Load generator for a running dxhub (`make bench`, bench/load.sh). Each connection is a thread
 with one keep-alive mutual-TLS session (TLS >= 1.2, the hub's certificate verified against
@@ -62,7 +62,8 @@ GET /healthz (so handshakes are not measured) and, for POST, every message is si
 participant of --cert (fresh UUIDs, the current time; freshness allows about 300 s, so a run
 should stay well under that).
 
-  --url URL          https://HOST:PORT of the hub (required)
+  --url URL          https://HOST:PORT of the hub (required); give it more than once to
+                     spread the connections over several hub instances (round robin)
   --ca FILE          CA certificate(s) that the hub's certificate must chain to (required)
   --cert, --key FILE client certificate and key; the same key signs the messages (required)
   --connections N    concurrent keep-alive connections (default 32)
@@ -74,6 +75,8 @@ should stay well under that).
   --path P           request path (default /v1/messages)
   --method M         POST (signed messages) or GET (e.g. --path /healthz: the HTTP ceiling)
   --json FILE        write the results as JSON to FILE
+  --receipted FILE   write the id of every message answered 200 or 202 to FILE, one a line
+                     (what a test then expects to find delivered)
   --body FILE        message body (default sim/samples/freeze.request.json)
   --type T, --to ID, --case C
                      envelope fields (default freeze.request, bank.sbi, BENCH-1)
@@ -95,8 +98,9 @@ struct UsageError : std::runtime_error {
 };
 
 struct Options {
-  std::string url, ca, cert, key, path = "/v1/messages", method = "POST", json;
+  std::string url, ca, cert, key, path = "/v1/messages", method = "POST", json, receipted;
   std::string body, type = "freeze.request", to = "bank.sbi", caseId = "BENCH-1";
+  std::vector<std::string> urls;  // --url, once or more: connection c goes to urls[c % n]
   int connections = 32;
   std::int64_t messages = 0;  // 0: use duration
   double duration = 0;
@@ -140,9 +144,10 @@ Options parseOptions(int argc, char** argv, bool& help) {
       if (i + 1 >= argc) throw UsageError("--" + name + " needs a value (see --help)");
       value = argv[++i];
     }
-    if (name == "url")
-      o.url = value;
-    else if (name == "ca")
+    if (name == "url") {
+      o.url = o.url.empty() ? value : o.url + " " + value;
+      o.urls.push_back(value);
+    } else if (name == "ca")
       o.ca = value;
     else if (name == "cert")
       o.cert = value;
@@ -156,6 +161,8 @@ Options parseOptions(int argc, char** argv, bool& help) {
       if (o.method != "POST" && o.method != "GET") throw UsageError("--method is POST or GET");
     } else if (name == "json")
       o.json = value;
+    else if (name == "receipted")
+      o.receipted = value;
     else if (name == "body")
       o.body = value;
     else if (name == "type")
@@ -202,6 +209,13 @@ std::string compactJson(const std::string& text, const std::string& file) {
   doc.Parse(text.c_str(), text.size());
   if (doc.HasParseError() || !doc.IsObject())
     throw std::runtime_error(file + ": the message body must be a JSON object");
+  // A sample's respond-by has passed: the hub would escalate every message at once. Load is a
+  // day's live requests, due tomorrow.
+  auto due = doc.FindMember("respond_by");
+  if (due != doc.MemberEnd() && due->value.IsString() && due->value.GetStringLength() > 10) {
+    std::string tomorrow = dx::formatRfc3339(dx::SystemClock::instance().unixSeconds() + 86400);
+    due->value.SetString(tomorrow.c_str(), doc.GetAllocator());
+  }
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   doc.Accept(w);
@@ -218,7 +232,7 @@ std::string jsonString(const std::string& s) {
 // Signs up to `count` envelopes on all cores, for at most `budgetSeconds` (0: no limit);
 // returns the JWS texts.
 std::vector<std::string> presign(const Options& o, const dx::Signer& signer, std::int64_t count,
-                                 double budgetSeconds) {
+                                 double budgetSeconds, std::vector<std::string>& ids) {
   const std::string body = compactJson(dx::readFile(o.body), o.body);
   const std::string created = dx::formatRfc3339(dx::SystemClock::instance().unixSeconds());
   const std::string prefix = R"({"id":")";
@@ -227,6 +241,7 @@ std::vector<std::string> presign(const Options& o, const dx::Signer& signer, std
                              ",\"to\":" + jsonString(o.to) + ",\"created\":" + jsonString(created) +
                              ",\"case\":" + jsonString(o.caseId) + ",\"body\":" + body + "}";
   std::vector<std::string> out(static_cast<std::size_t>(count));
+  ids.assign(out.size(), {});
   // Threads claim chunks in order and finish every chunk they claim, so when the time budget
   // stops them the signed messages are a prefix of `out`.
   constexpr std::size_t kChunk = 256;
@@ -248,8 +263,10 @@ std::vector<std::string> presign(const Options& o, const dx::Signer& signer, std
           if (Steady::now() >= stopAt) break;
           std::size_t c = nextChunk.fetch_add(1);
           if (c >= chunks) break;
-          for (std::size_t i = c * kChunk; i < std::min(out.size(), (c + 1) * kChunk); ++i)
-            out[i] = signer.sign(prefix + dx::newUuid() + middle);
+          for (std::size_t i = c * kChunk; i < std::min(out.size(), (c + 1) * kChunk); ++i) {
+            ids[i] = dx::newUuid();
+            out[i] = signer.sign(prefix + ids[i] + middle);
+          }
         }
       } catch (const std::exception& e) {
         std::lock_guard lock(failureMutex);
@@ -261,6 +278,7 @@ std::vector<std::string> presign(const Options& o, const dx::Signer& signer, std
   for (auto& th : pool) th.join();
   if (failed) throw std::runtime_error("signing failed: " + failure);
   out.resize(std::min(out.size(), std::min(nextChunk.load(), chunks) * kChunk));
+  ids.resize(out.size());
   return out;
 }
 
@@ -278,6 +296,7 @@ struct ConnectionResult {
   std::map<int, std::string> firstBodyByStatus;  // a sample answer per non-2xx status
   Steady::time_point lastAnswer{};
   std::string setupError;
+  std::vector<std::int64_t> receipted;  // indexes of the messages answered 200 or 202
 };
 
 std::uint32_t micros(Steady::duration d) {
@@ -339,9 +358,12 @@ double percentileMs(const std::vector<std::uint32_t>& sorted, double p) {
 }
 
 int run(const Options& o) {
-  Poco::URI uri(o.url);
-  if (uri.getScheme() != "https" || uri.getHost().empty())
-    throw UsageError("--url must be https://HOST:PORT, not '" + o.url + "'");
+  std::vector<Poco::URI> uris;
+  for (const std::string& url : o.urls) {
+    uris.emplace_back(url);
+    if (uris.back().getScheme() != "https" || uris.back().getHost().empty())
+      throw UsageError("--url must be https://HOST:PORT, not '" + url + "'");
+  }
   const bool post = o.method == "POST";
   const bool openLoop = o.rate > 0;
 
@@ -356,12 +378,12 @@ int run(const Options& o) {
       total = INT64_MAX;  // GET for a duration: no pool needed
   }
 
-  std::vector<std::string> messages;
+  std::vector<std::string> messages, ids;
   double presignSeconds = 0;
   if (post) {
     dx::Signer signer = dx::Signer::fromFiles(o.key, o.cert);
     auto t = Steady::now();
-    messages = presign(o, signer, total, o.presignSeconds);
+    messages = presign(o, signer, total, o.presignSeconds, ids);
     total = static_cast<std::int64_t>(messages.size());
     presignSeconds = std::chrono::duration<double>(Steady::now() - t).count();
     if (!o.quiet)
@@ -387,7 +409,8 @@ int run(const Options& o) {
       std::unique_ptr<Connection> conn;
       std::string answer;
       try {
-        conn = std::make_unique<Connection>(o, uri, ctx);
+        conn =
+            std::make_unique<Connection>(o, uris[static_cast<std::size_t>(c) % uris.size()], ctx);
         int status = conn->request("GET", "/healthz", nullptr, answer);  // handshake, off the clock
         if (status >= 500) r.setupError = "GET /healthz answered " + std::to_string(status);
       } catch (const Poco::Exception& e) {
@@ -417,6 +440,7 @@ int run(const Options& o) {
         int status = 0;
         try {
           status = conn->request(o.method, o.path, body, answer);
+          if (post && (status == 200 || status == 202)) r.receipted.push_back(i);
           if ((status < 200 || status > 299) && !r.firstBodyByStatus.count(status))
             r.firstBodyByStatus[status] = answer.substr(0, 400);
         } catch (const Poco::Exception& e) {
@@ -603,6 +627,12 @@ int run(const Options& o) {
     std::ofstream f(o.json, std::ios::trunc);
     f << buf.GetString() << "\n";
     if (!f) throw std::runtime_error("cannot write " + o.json);
+  }
+  if (!o.receipted.empty()) {
+    std::ofstream f(o.receipted, std::ios::trunc);
+    for (auto& r : results)
+      for (std::int64_t i : r.receipted) f << ids[static_cast<std::size_t>(i)] << "\n";
+    if (!f) throw std::runtime_error("cannot write " + o.receipted);
   }
   if (failedSetup == n) return 1;
   return sent > 0 && transportErrors == sent ? 1 : 0;

@@ -5,7 +5,8 @@ set -euo pipefail
 
 packages=(cmake make g++ pkg-config openssl curl ca-certificates python3 python3-jwcrypto python3-aiosmtpd sqlite3
           e2fsprogs mount clang libclang-rt-14-dev
-          libpoco-dev rapidjson-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev)
+          libpoco-dev rapidjson-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+          postgresql libpq-dev)
 
 missing=()
 for p in "${packages[@]}"; do

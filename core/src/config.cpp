@@ -137,8 +137,9 @@ HubConfig parseConfig(std::string_view text, const std::string& path) {
   c.caPath = pki.string("ca", false, c.pkiDir + "/ca.crt");
   c.crlPath = pki.string("crl", false, "");
 
-  Reader store = section("store", {"url"});
+  Reader store = section("store", {"url", "lease_seconds"});
   c.storeUrl = store.string("url", true);
+  c.leaseSeconds = static_cast<int>(store.integer("lease_seconds", 30, 1, 3600));
   c.schemaDir = top.string("schemas", false, "config/schemas");
   c.policyPath = top.string("policy", false, "config/policy.json");
 

@@ -44,6 +44,9 @@ struct HubConfig {
   std::string districtHi;  // the district's name in Hindi (Devanagari), for reports and notices
   std::string pkiDir, caPath, crlPath;
   std::string storeUrl, schemaDir, policyPath;
+  // How long a hub instance holds a delivery it works (at least its connector's timeout more):
+  // after an instance dies, others take its deliveries over when this has passed.
+  int leaseSeconds = 30;
   Limits limits;
   std::vector<ParticipantConfig> participants;
   rapidjson::Document plugins;  // the `plugins` array, read by the connector runtime

@@ -1,5 +1,7 @@
 #include "delivery_engine.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <future>
@@ -48,11 +50,18 @@ std::optional<DeliveryResult> callWithTimeout(PluginEntry& plugin, const Message
   return future.get();
 }
 
+// Names this process among the hub instances sharing a database.
+std::string instanceName() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + std::to_string(::getpid()) + ":" + newUuid().substr(0, 8);
+}
+
 }  // namespace
 
 DeliveryEngine::DeliveryEngine(PluginHost& plugins, Store& store, Journal& journal,
                                const Clock& clock, Metrics& metrics, Poco::Logger& log,
-                               Escalate escalate, int maxWorkers)
+                               Escalate escalate, std::chrono::milliseconds lease, int maxWorkers)
     : plugins_(plugins),
       store_(store),
       journal_(journal),
@@ -60,7 +69,9 @@ DeliveryEngine::DeliveryEngine(PluginHost& plugins, Store& store, Journal& journ
       metrics_(metrics),
       log_(log),
       escalate_(std::move(escalate)),
-      maxWorkers_(maxWorkers) {}
+      lease_(lease),
+      maxWorkers_(maxWorkers),
+      owner_(instanceName()) {}
 
 DeliveryEngine::~DeliveryEngine() {
   stop();
@@ -136,6 +147,11 @@ void DeliveryEngine::run() {
         nextDue = std::min(nextDue, m.nextAttemptAt);
         continue;
       }
+      // Another instance works this recipient now: look again when its lease ends.
+      if (m.leaseUntil > now && m.leaseOwner != owner_) {
+        nextDue = std::min(nextDue, m.leaseUntil);
+        continue;
+      }
       if (running_ >= maxWorkers_) break;
       busy_.insert(m.to);
       ++running_;
@@ -179,6 +195,11 @@ bool DeliveryEngine::attempt(const MessageRecord& pending, PluginEntry& plugin) 
   auto started = std::chrono::steady_clock::now();
   std::optional<MessageRecord> stored;
   try {
+    // Ours until the lease ends: long enough for the attempt's timeout and its outcome's write.
+    std::int64_t now = unixMs(clock_);
+    if (!store_.claimDelivery(pending.id, owner_, now,
+                              now + (lease_ + plugin.retry.timeout).count()))
+      return false;  // another instance works it (or it is done): the next scan looks again
     stored = store_.find(pending.id);
   } catch (const std::exception& e) {
     log_.error("delivery: cannot read %s: %s", pending.id, std::string(e.what()));

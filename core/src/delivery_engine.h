@@ -8,6 +8,12 @@
 // (a restart resumes where it stopped; GET /v1/messages/{id} shows them), every outcome is in
 // the audit log. Retry waits exponentially with full jitter; after the last attempt, or on
 // Reject, the message is dead and the hub sends its sender a signed hub.escalation.
+//
+// Several hub instances may share one database: before each attempt the engine claims the
+// delivery in the store (Store::claimDelivery) for `lease` plus the connector's timeout, so one
+// instance at a time works it, and only a recipient's oldest pending message is ever claimed,
+// so first in first out holds across instances too. The outcome's write ends the lease; an
+// instance that dies holding one is replaced when it expires.
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -34,7 +40,8 @@ class DeliveryEngine {
   using Escalate = std::function<void(const MessageRecord&, const std::string& reason,
                                       const std::string& detail)>;
   DeliveryEngine(PluginHost& plugins, Store& store, Journal& journal, const Clock& clock,
-                 Metrics& metrics, Poco::Logger& log, Escalate escalate, int maxWorkers = 8);
+                 Metrics& metrics, Poco::Logger& log, Escalate escalate,
+                 std::chrono::milliseconds lease = std::chrono::seconds(30), int maxWorkers = 8);
   ~DeliveryEngine();
 
   void start();
@@ -64,7 +71,9 @@ class DeliveryEngine {
   Metrics& metrics_;
   Poco::Logger& log_;
   Escalate escalate_;
+  std::chrono::milliseconds lease_;
   int maxWorkers_;
+  const std::string owner_;  // this instance in the store's leases: host, pid and a random part
 
   std::mutex mutex_;
   std::condition_variable changed_;

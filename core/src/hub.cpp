@@ -89,11 +89,14 @@ void ConnectorSubsystem::initialize(Poco::Util::Application&) {
     Outcome o = s.pipeline->submit(jws, "");
     if (o.isProblem() && o.code != "id_conflict")  // id_conflict: sent before (a restart)
       s.log->error("escalation about %s to %s refused: %s", m.id, m.from, o.body);
+    else if (o.code == "duplicate")
+      s.log->information("escalation: %s about %s was already sent", reason, m.id);
     else
       s.log->warning("escalation: %s about %s sent to %s", reason, m.id, m.from);
   };
   s_.delivery = std::make_unique<DeliveryEngine>(*s_.plugins, *s_.store, *s_.journal, *s_.clock,
-                                                 s_.metrics, *s_.log, escalate);
+                                                 s_.metrics, *s_.log, escalate,
+                                                 std::chrono::seconds(s_.config.leaseSeconds));
   s_.pipeline->setRouting(
       [plugins = s_.plugins.get()](const std::string& to, const std::string& type) {
         PluginEntry* p = plugins->route(to, type);

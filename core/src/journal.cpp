@@ -17,12 +17,20 @@ struct Journal::Job {
   std::function<void(bool)> whenWritten;  // set: nobody waits; called, then the job deleted
 };
 
-void Journal::Transaction::audit(AuditEntry entry) {
+AuditEntry Journal::Transaction::chained(AuditEntry entry) const {
   entry.seq = head_.seq + 1;
   entry.at = at;
   entry.hash = chainAuditHash(head_.hash, entry);
+  return entry;
+}
+
+void Journal::Transaction::append(const AuditEntry& entry) {
   store.appendAudit(entry);
   head_ = {entry.seq, entry.hash};
+}
+
+void Journal::Transaction::audit(AuditEntry entry) {
+  append(chained(std::move(entry)));
 }
 
 Journal::Journal(Store& store, const Signer& hub, const Clock& clock, Metrics& metrics,
@@ -120,26 +128,21 @@ void Journal::process(Job& job, Transaction& tx) {
   }
   const VerifiedMessage& m = *job.message;
   std::string id(m.id());
-  if (auto existing = store_.writerFindDigest(id)) {
-    job.result.outcome = existing->first == m.digest ? Outcome::Duplicate : Outcome::Conflict;
-    if (job.result.outcome == Outcome::Duplicate) job.result.receipt = existing->second;
-    return;  // the caller records a conflict as a refusal
-  }
-  tx.audit({0,
-            {},
-            "accepted",
-            id,
-            m.digest,
-            std::string(m.from()),
-            std::string(m.to()),
-            std::string(m.type()),
-            "accepted",
-            job.client,
-            {}});
-  AuditHead head = tx.head_;
-
+  // The message's audit entry, the receipt that names it, then the row: inserted only if the id
+  // is new. Only then does the entry join the chain.
+  AuditEntry accepted = tx.chained({0,
+                                    {},
+                                    "accepted",
+                                    id,
+                                    m.digest,
+                                    std::string(m.from()),
+                                    std::string(m.to()),
+                                    std::string(m.type()),
+                                    "accepted",
+                                    job.client,
+                                    {}});
   MessageRecord row;
-  row.seq = head.seq;
+  row.seq = accepted.seq;
   row.id = id;
   row.type = m.type();
   row.from = m.from();
@@ -150,11 +153,19 @@ void Journal::process(Job& job, Transaction& tx) {
   row.acceptedAt = tx.at;
   row.digest = m.digest;
   row.jws = m.jws;
-  row.receipt = hub_.sign(
-      receiptPayload(hub_.participantId(), m.from(), id, m.digest, tx.at, head.seq, head.hash));
+  row.receipt = hub_.sign(receiptPayload(hub_.participantId(), m.from(), id, m.digest, tx.at,
+                                         accepted.seq, accepted.hash));
   row.state = "accepted";
   row.connector = job.connector;
-  store_.insertMessage(row);
+  if (!store_.insertMessage(row)) {
+    std::optional<std::pair<std::string, std::string>> existing = store_.writerFindDigest(id);
+    if (!existing) throw StoreError("message " + id + " is neither new nor stored");
+    job.result.outcome = existing->first == m.digest ? Outcome::Duplicate : Outcome::Conflict;
+    job.result.receipt = existing->second;
+    return;  // the caller records a conflict as a refusal
+  }
+  tx.append(accepted);
+  AuditHead head = tx.head_;
 
   if (!job.answers.empty()) {  // a response closes what it answers
     tx.audit({0,

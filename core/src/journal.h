@@ -27,7 +27,7 @@ class Journal {
   enum class Outcome { Accepted, Duplicate, Conflict, Unavailable };
   struct Result {
     Outcome outcome;
-    std::string receipt;  // Accepted and Duplicate: the receipt JWS
+    std::string receipt;  // Accepted, Duplicate and Conflict: the (stored) receipt JWS
     std::int64_t seq = 0;
     std::string detail;  // Unavailable: why
   };
@@ -39,7 +39,9 @@ class Journal {
 
   // Stores a verified, checked message and its "accepted" audit entry, and signs its receipt.
   // Blocks until durable. Duplicate: same id and digest already stored (its receipt is returned
-  // byte for byte); Conflict: same id, another digest.
+  // byte for byte); Conflict: same id, another digest. The stored id decides (a unique key, so
+  // also across hub instances sharing a database); a duplicate or conflict in a batch leaves
+  // the rest of the batch as it is.
   // `connector`: the connector that will deliver it ("" for the recipient's inbox).
   Result accept(const VerifiedMessage& message, const std::string& client,
                 const std::string& answers = {}, const std::string& connector = {});
@@ -58,6 +60,9 @@ class Journal {
    private:
     friend class Journal;
     Transaction(Store& s, AuditHead& h, const std::string& a) : store(s), at(a), head_(h) {}
+    // The entry as it would join the chain next (seq, at, hash), not yet stored.
+    AuditEntry chained(AuditEntry entry) const;
+    void append(const AuditEntry& chainedEntry);
     AuditHead& head_;
   };
   // Runs `work` inside the next group commit; blocks until durable. False if the store failed

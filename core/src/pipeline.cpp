@@ -134,9 +134,13 @@ Outcome Pipeline::submit(std::string_view jws, const std::string& client) {
                                     "'s, but the message is signed by " + std::string(from)});
 
   // dedupe: the same id again is the same message (the original receipt), or a conflict.
+  // The hub's own messages (escalations, chase requests) have ids derived from what they are
+  // about, so that what one hub instance has sent another does not send again: for them a
+  // stored id means "already done", whatever its digest (its `created` differs).
   if (id.empty()) return refuse({"schema", "envelope: id is required (a UUID)"});
+  const bool hubsOwn = client.empty() && from == config_.hubId;
   if (std::optional<MessageRecord> existing = store_.find(std::string(id))) {
-    if (existing->digest != m.digest)
+    if (existing->digest != m.digest && !hubsOwn)
       return refuse({"id_conflict", "message id " + std::string(id) +
                                         " was already used for a different message"});
     metrics_.countMessage(type, "duplicate");
@@ -189,6 +193,10 @@ Outcome Pipeline::submit(std::string_view jws, const std::string& client) {
       metrics_.countMessage(type, "duplicate");
       return {200, "duplicate", std::move(r.receipt), std::string(id), std::string(type)};
     case Journal::Outcome::Conflict:
+      if (hubsOwn) {
+        metrics_.countMessage(type, "duplicate");
+        return {200, "duplicate", std::move(r.receipt), std::string(id), std::string(type)};
+      }
       return refuse({"id_conflict", "message id " + std::string(id) +
                                         " was already used for a different message"});
     case Journal::Outcome::Unavailable:

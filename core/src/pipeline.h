@@ -40,6 +40,8 @@ class Pipeline {
 
   // `client`: the participant of the caller's TLS client certificate; empty for a connector
   // source inside the hub (the message's own signature then is the only identity).
+  // A message the hub signed itself (`from` is the hub, `client` empty) whose id is already
+  // stored is "already done": 200 duplicate with the stored receipt, never id_conflict.
   Outcome submit(std::string_view jws, const std::string& client);
 
   // Where accepted messages go: `route(to, type)` names the connector that delivers them ("" for

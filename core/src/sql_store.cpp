@@ -1,16 +1,24 @@
-// The SQL store through Poco::Data. SQLite now; the SQL is kept portable (no SQLite-only syntax
-// in the tables or queries) so the PostgreSQL back end can share it.
+// The SQL store through Poco::Data, for SQLite and PostgreSQL. One text of every table and query
+// for both: the SQL is portable (ON CONFLICT needs SQLite >= 3.24), written with `?`
+// placeholders, and Backend::sql() turns those into PostgreSQL's `$1, $2, …` — the one place
+// the two differ in text. What differs in behaviour is in Backend too: how a write transaction
+// begins, how appends to the audit chain are serialised across hub instances, how deliveries
+// are claimed.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <condition_variable>
 #include <mutex>
 
+#include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/Session.h>
 #include <Poco/Data/Statement.h>
+#include <Poco/URI.h>
 
 #include "audit.h"
 #include "store.h"
@@ -25,6 +33,40 @@ using namespace Poco::Data::Keywords;
 using Poco::Data::RecordSet;
 using Poco::Data::Session;
 using Poco::Data::Statement;
+
+// Where the two databases differ.
+struct Backend {
+  bool postgres = false;
+  std::string connector;   // Poco::Data connector name: "SQLite" or "PostgreSQL"
+  std::string connection;  // its connection string: the file, or libpq's key=value form
+  std::string url;         // for messages: the config URL without its password
+  std::string password;    // masked wherever an error might quote the connection string
+
+  // `text` with its `?` placeholders numbered `$1, $2, …` for PostgreSQL (outside quotes).
+  std::string sql(const std::string& text) const {
+    if (!postgres) return text;
+    std::string out;
+    out.reserve(text.size() + 16);
+    int n = 0;
+    bool quoted = false;
+    for (char c : text) {
+      if (c == '\'') quoted = !quoted;
+      if (c == '?' && !quoted) {
+        out += '$';
+        out += std::to_string(++n);
+      } else {
+        out += c;
+      }
+    }
+    return out;
+  }
+  // Starts a write transaction. SQLite: take the write lock now (no upgrade deadlocks).
+  const char* beginSql() const { return postgres ? "BEGIN" : "BEGIN IMMEDIATE"; }
+};
+
+// PostgreSQL advisory locks (transaction-scoped) that serialise work across hub instances.
+constexpr Poco::Int64 kMigrationLock = 0x6478687562000001;  // "dxhub" 1: migrations
+constexpr Poco::Int64 kAuditLock = 0x6478687562000002;      // "dxhub" 2: the audit chain's head
 
 // Versioned migrations, applied in order at start, each in its own transaction.
 struct Migration {
@@ -66,13 +108,22 @@ const std::vector<Migration>& migrations() {
       {4,
        {"CREATE INDEX messages_by_case ON messages (case_id, seq)",
         "CREATE INDEX messages_by_type ON messages (type, seq)"}},
+      // Several hub instances share one PostgreSQL database: the instance working a delivery
+      // holds a lease on it until a time, after which another may take it over.
+      {5,
+       {"ALTER TABLE messages ADD COLUMN lease_owner VARCHAR(128) NOT NULL DEFAULT ''",
+        "ALTER TABLE messages ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0"}},
   };
   return kMigrations;
 }
 
-const char* const kMessageColumns =
+const std::string kMessageColumns =
     "seq, id, type, sender, recipient, ref, case_id, created, accepted_at, digest, jws, receipt,"
-    " state, attempts, last_error, connector, next_attempt_at";
+    " state, attempts, last_error, connector, next_attempt_at, lease_owner, lease_until";
+// What the delivery scheduler needs of a message still to deliver.
+const std::string kPendingColumns =
+    "seq, id, recipient, connector, next_attempt_at, lease_owner, lease_until";
+const std::string kPending = "connector <> '' AND state IN ('accepted', 'delivering')";
 
 MessageRecord messageAt(RecordSet& rs, std::size_t row) {
   auto s = [&](std::size_t col) { return rs.value(col, row).convert<std::string>(); };
@@ -94,46 +145,68 @@ MessageRecord messageAt(RecordSet& rs, std::size_t row) {
   m.lastError = s(14);
   m.connector = s(15);
   m.nextAttemptAt = rs.value(16, row).convert<Poco::Int64>();
+  m.leaseOwner = s(17);
+  m.leaseUntil = rs.value(18, row).convert<Poco::Int64>();
   return m;
 }
 
-// Reader connections: a fixed few, lent out and waited for (reads are short), so no request
-// ever fails because many arrive at once.
 // Binds every column of a message row to `m` (for prepared SELECTs of kMessageColumns).
 void intoMessage(Statement& st, MessageRecord& m) {
   st, into(m.seq), into(m.id), into(m.type), into(m.from), into(m.to), into(m.ref), into(m.caseId),
       into(m.created), into(m.acceptedAt), into(m.digest), into(m.jws), into(m.receipt),
-      into(m.state), into(m.attempts), into(m.lastError), into(m.connector), into(m.nextAttemptAt);
+      into(m.state), into(m.attempts), into(m.lastError), into(m.connector), into(m.nextAttemptAt),
+      into(m.leaseOwner), into(m.leaseUntil);
 }
 
-// A reader connection with the lookup every POST makes prepared once (compiling SQL costs more
-// than running it).
+// Binds the columns of kPendingColumns to `m`.
+void intoPending(Statement& st, MessageRecord& m) {
+  st, into(m.seq), into(m.id), into(m.to), into(m.connector), into(m.nextAttemptAt),
+      into(m.leaseOwner), into(m.leaseUntil);
+}
+
+// A reader connection with the lookups every POST and every delivery make prepared once
+// (compiling SQL costs more than running it).
 struct Reader {
-  explicit Reader(const std::string& path)
-      : session("SQLite", path), findById(session), nextPending(session) {
-    session << "PRAGMA busy_timeout=10000", now;
-    findById << "SELECT " << kMessageColumns << " FROM messages WHERE id = ?", use(id);
+  explicit Reader(const Backend& b)
+      : session(b.connector, b.connection),
+        findById(session),
+        nextPending(session),
+        claim(session) {
+    if (b.postgres)
+      // A reader's only writes are delivery claims: a lease lost in a crash is simply gone, so
+      // they need not wait for an fsync.
+      session << "SET synchronous_commit TO off", now;
+    else
+      session << "PRAGMA busy_timeout=10000", now;
+    findById << b.sql("SELECT " + kMessageColumns + " FROM messages WHERE id = ?"), use(id);
     intoMessage(findById, row);
     // The delivery engine asks this after every delivery to a recipient.
-    nextPending << "SELECT seq, id, recipient, connector, next_attempt_at FROM messages"
-                   " WHERE recipient = ? AND seq > ? AND connector <> ''"
-                   " AND state IN ('accepted', 'delivering') ORDER BY seq LIMIT 1",
-        use(recipient), use(afterSeq), into(row.seq), into(row.id), into(row.to),
-        into(row.connector), into(row.nextAttemptAt);
+    nextPending << b.sql("SELECT " + kPendingColumns + " FROM messages WHERE recipient = ? AND" +
+                         " seq > ? AND " + kPending + " ORDER BY seq LIMIT 1"),
+        use(recipient), use(afterSeq);
+    intoPending(nextPending, row);
+    if (b.postgres)
+      // The row is locked for this statement; SKIP LOCKED: if another instance is claiming or
+      // settling it right now, it is theirs, and nobody waits.
+      claim << b.sql(
+          "UPDATE messages SET lease_owner = ?, lease_until = ? WHERE id = ("
+          "SELECT id FROM messages WHERE id = ? AND " +
+          kPending + " AND (lease_until <= ? OR lease_owner = ?) FOR UPDATE SKIP LOCKED)"),
+          use(owner), use(leaseUntil), use(id), use(nowMs), use(owner);
   }
   Session session;
-  std::string id, recipient;
-  Poco::Int64 afterSeq = 0;
+  std::string id, recipient, owner;
+  Poco::Int64 afterSeq = 0, nowMs = 0, leaseUntil = 0;
   MessageRecord row;
-  Statement findById, nextPending;
+  Statement findById, nextPending, claim;
 };
 
 // Reader connections: a fixed few, lent out and waited for (reads are short), so no request
 // ever fails because many arrive at once.
 class ReaderPool {
  public:
-  ReaderPool(const std::string& path, std::size_t size) {
-    for (std::size_t i = 0; i < size; ++i) idle_.push_back(std::make_unique<Reader>(path));
+  ReaderPool(const Backend& backend, std::size_t size) {
+    for (std::size_t i = 0; i < size; ++i) idle_.push_back(std::make_unique<Reader>(backend));
   }
   class Lease {
    public:
@@ -143,6 +216,8 @@ class ReaderPool {
     }
     Session& operator*() { return r_->session; }
     Reader* operator->() { return r_.get(); }
+    // A new connection in place of this one (whose server went away).
+    void replace(const Backend& backend) { r_ = std::make_unique<Reader>(backend); }
 
    private:
     ReaderPool& pool_;
@@ -169,37 +244,50 @@ class ReaderPool {
   std::vector<std::unique_ptr<Reader>> idle_;
 };
 
-template <class F>
-auto guarded(const char* what, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const Poco::Exception& e) {
-    throw StoreError(std::string(what) + ": " + e.displayText());
-  }
+// `text` with every occurrence of `secret` masked (Poco's errors may quote the connection).
+std::string masked(std::string text, const std::string& secret) {
+  if (secret.empty()) return text;
+  for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at))
+    text.replace(at, secret.size(), "***");
+  return text;
 }
 
-class SqliteStore : public Store {
+class SqlStore : public Store {
  public:
-  explicit SqliteStore(const std::string& path) : path_(path) {
+  explicit SqlStore(Backend backend) : b_(std::move(backend)) {
     static std::once_flag registered;
-    std::call_once(registered, [] { Poco::Data::SQLite::Connector::registerConnector(); });
-    // The database holds evidence: only the hub's user may read it. SQLite gives the -wal and
-    // -shm files the same mode as the database file.
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT, 0600);
-    if (fd < 0) throw StoreError("cannot create the database file " + path);
-    ::fchmod(fd, 0600);
-    ::close(fd);
-    writer_ = std::make_unique<Session>("SQLite", path);
-    *writer_ << "PRAGMA journal_mode=WAL", now;
-    *writer_ << "PRAGMA synchronous=FULL", now;  // a commit is fsync'd before it returns
-    *writer_ << "PRAGMA busy_timeout=10000", now;
+    std::call_once(registered, [] {
+      Poco::Data::SQLite::Connector::registerConnector();
+      Poco::Data::PostgreSQL::Connector::registerConnector();
+    });
+    if (!b_.postgres) {
+      // The database holds evidence: only the hub's user may read it. SQLite gives the -wal
+      // and -shm files the same mode as the database file.
+      int fd = ::open(b_.connection.c_str(), O_RDWR | O_CREAT, 0600);
+      if (fd < 0) throw StoreError("cannot create the database file " + b_.connection);
+      ::fchmod(fd, 0600);
+      ::close(fd);
+    }
+    openWriter();
     migrate();
-    readers_ = std::make_unique<ReaderPool>(path, 8);
+    readers_ = std::make_unique<ReaderPool>(b_, 8);
     prepare();
   }
 
   void begin() override {
-    guarded("begin", [&] { *writer_ << "BEGIN IMMEDIATE", now; });
+    guarded("begin", [&] {
+      try {
+        *writer_ << b_.beginSql(), now;
+      } catch (const Poco::Exception&) {
+        if (!b_.postgres || writer_->isConnected()) throw;
+        // The server dropped the connection (restart, failover, a terminated backend): a new
+        // one, and this transaction on it. What was lost was rolled back, or committed and
+        // then found again by the dedupe when the client retries.
+        openWriter();
+        prepare();
+        *writer_ << b_.beginSql(), now;
+      }
+    });
   }
   void commit() override {
     guarded("commit", [&] { *writer_ << "COMMIT", now; });
@@ -215,6 +303,10 @@ class SqliteStore : public Store {
   AuditHead auditHead() override {
     return guarded("audit head", [&] {
       AuditHead head{0, kEmptyAuditHash};
+      // Several instances append to one chain: the first to lock the head holds it until its
+      // transaction ends, and reads the head the one before it committed. (SQLite's write lock,
+      // taken by BEGIN IMMEDIATE, already is this lock.)
+      if (b_.postgres) *writer_ << "SELECT pg_advisory_xact_lock(" << kAuditLock << ")", now;
       Statement st(*writer_);
       st << "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", now;
       RecordSet rs(st);
@@ -233,17 +325,17 @@ class SqliteStore : public Store {
     });
   }
 
-  void insertMessage(const MessageRecord& m) override {
-    guarded("message insert", [&] {
+  bool insertMessage(const MessageRecord& m) override {
+    return guarded("message insert", [&] {
       row_ = m;
-      insertMessage_->execute();
+      return insertMessage_->execute() > 0;
     });
   }
 
   void setState(const std::string& id, const std::string& state,
                 const std::string& lastError) override {
     guarded("state change", [&] {
-      *writer_ << "UPDATE messages SET state = ?, last_error = ? WHERE id = ?", bind(state),
+      *writer_ << b_.sql("UPDATE messages SET state = ?, last_error = ? WHERE id = ?"), bind(state),
           bind(lastError), bind(id), now;
     });
   }
@@ -253,8 +345,10 @@ class SqliteStore : public Store {
     guarded("delivery update", [&] {
       Poco::Int64 next = nextAttemptAt;
       // An answer that arrived while the request was being delivered keeps it "answered".
-      *writer_ << "UPDATE messages SET state = CASE WHEN state = 'answered' THEN state ELSE ? END,"
-                  " attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
+      *writer_ << b_.sql(
+          "UPDATE messages SET state = CASE WHEN state = 'answered' THEN state ELSE ?"
+          " END, attempts = ?, last_error = ?, next_attempt_at = ?, lease_owner = '',"
+          " lease_until = 0 WHERE id = ?"),
           bind(state), bind(attempts), bind(lastError), bind(next), bind(id), now;
     });
   }
@@ -271,12 +365,23 @@ class SqliteStore : public Store {
   }
 
   std::optional<MessageRecord> find(const std::string& id) override {
-    return guarded("message lookup", [&]() -> std::optional<MessageRecord> {
-      ReaderPool::Lease reader = readers_->get();
+    return read("message lookup", [&](ReaderPool::Lease& reader) -> std::optional<MessageRecord> {
       reader->id = id;
       reader->row = MessageRecord{};
       if (reader->findById.execute() == 0) return std::nullopt;
       return reader->row;
+    });
+  }
+
+  bool claimDelivery(const std::string& id, const std::string& owner, std::int64_t nowMs,
+                     std::int64_t leaseUntil) override {
+    if (!b_.postgres) return true;  // one process: see store.h
+    return read("delivery claim", [&](ReaderPool::Lease& reader) {
+      reader->id = id;
+      reader->owner = owner;
+      reader->nowMs = nowMs;
+      reader->leaseUntil = leaseUntil;
+      return reader->claim.execute() > 0;
     });
   }
 
@@ -295,14 +400,12 @@ class SqliteStore : public Store {
   }
 
   std::vector<MessageRecord> pendingDeliveries(int limit) override {
-    return guarded("pending deliveries", [&] {
-      ReaderPool::Lease lease = readers_->get();
+    return read("pending deliveries", [&](ReaderPool::Lease& lease) {
       Session& s = *lease;
       Statement st(s);
       // Only what scheduling needs; the worker reads the whole message when it is its turn.
-      st << "SELECT seq, id, recipient, connector, next_attempt_at FROM messages"
-            " WHERE connector <> '' AND state IN ('accepted', 'delivering') ORDER BY seq LIMIT "
-         << limit,
+      st << "SELECT " << kPendingColumns << " FROM messages WHERE " << kPending
+         << " ORDER BY seq LIMIT " << limit,
           now;
       RecordSet rs(st);
       std::vector<MessageRecord> out(rs.rowCount());
@@ -312,6 +415,8 @@ class SqliteStore : public Store {
         out[i].to = rs.value(2, i).convert<std::string>();
         out[i].connector = rs.value(3, i).convert<std::string>();
         out[i].nextAttemptAt = rs.value(4, i).convert<Poco::Int64>();
+        out[i].leaseOwner = rs.value(5, i).convert<std::string>();
+        out[i].leaseUntil = rs.value(6, i).convert<Poco::Int64>();
       }
       return out;
     });
@@ -319,63 +424,64 @@ class SqliteStore : public Store {
 
   std::optional<MessageRecord> nextPendingFor(const std::string& recipient,
                                               std::int64_t afterSeq) override {
-    return guarded("next pending delivery", [&]() -> std::optional<MessageRecord> {
-      ReaderPool::Lease reader = readers_->get();
-      reader->recipient = recipient;
-      reader->afterSeq = afterSeq;
-      reader->row = MessageRecord{};
-      if (reader->nextPending.execute() == 0) return std::nullopt;
-      return reader->row;
-    });
+    return read("next pending delivery",
+                [&](ReaderPool::Lease& reader) -> std::optional<MessageRecord> {
+                  reader->recipient = recipient;
+                  reader->afterSeq = afterSeq;
+                  reader->row = MessageRecord{};
+                  if (reader->nextPending.execute() == 0) return std::nullopt;
+                  return reader->row;
+                });
   }
 
   std::vector<std::string> replies(const std::string& id) override {
-    return guarded("replies", [&] {
-      ReaderPool::Lease lease = readers_->get();
+    return read("replies", [&](ReaderPool::Lease& lease) {
       Session& s = *lease;
       std::vector<std::string> ids;
-      s << "SELECT id FROM messages WHERE ref = ? ORDER BY seq", bind(id), into(ids), now;
+      s << b_.sql("SELECT id FROM messages WHERE ref = ? ORDER BY seq"), bind(id), into(ids), now;
       return ids;
     });
   }
 
   void forEachAudit(const std::function<bool(const AuditEntry&)>& visit) override {
-    guarded("audit read", [&] {
-      ReaderPool::Lease lease = readers_->get();
-      Session& s = *lease;
-      constexpr Poco::Int64 kPage = 2000;
-      Poco::Int64 after = 0;
-      for (;;) {
-        Statement st(s);
-        st << "SELECT seq, at, event, message_id, digest, sender, recipient, type, outcome,"
-              " client, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT "
-           << kPage,
-            bind(after), now;
-        RecordSet rs(st);
-        for (std::size_t i = 0; i < rs.rowCount(); ++i) {
-          auto v = [&](std::size_t col) { return rs.value(col, i).convert<std::string>(); };
-          AuditEntry e{rs.value(0, i).convert<Poco::Int64>(),
-                       v(1),
-                       v(2),
-                       v(3),
-                       v(4),
-                       v(5),
-                       v(6),
-                       v(7),
-                       v(8),
-                       v(9),
-                       v(10)};
-          after = e.seq;
-          if (!visit(e)) return;
-        }
-        if (rs.rowCount() < static_cast<std::size_t>(kPage)) return;
-      }
-    });
+    read(
+        "audit read",
+        [&](ReaderPool::Lease& lease) {
+          Session& s = *lease;
+          constexpr Poco::Int64 kPage = 2000;
+          Poco::Int64 after = 0;
+          for (;;) {
+            Statement st(s);
+            st << b_.sql(
+                      "SELECT seq, at, event, message_id, digest, sender, recipient, type,"
+                      " outcome, client, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ")
+               << kPage,
+                bind(after), now;
+            RecordSet rs(st);
+            for (std::size_t i = 0; i < rs.rowCount(); ++i) {
+              auto v = [&](std::size_t col) { return rs.value(col, i).convert<std::string>(); };
+              AuditEntry e{rs.value(0, i).convert<Poco::Int64>(),
+                           v(1),
+                           v(2),
+                           v(3),
+                           v(4),
+                           v(5),
+                           v(6),
+                           v(7),
+                           v(8),
+                           v(9),
+                           v(10)};
+              after = e.seq;
+              if (!visit(e)) return;
+            }
+            if (rs.rowCount() < static_cast<std::size_t>(kPage)) return;
+          }
+        },
+        false);  // `visit` has seen what was read: a lost connection is an error, not a retry
   }
 
   std::int64_t messageCount() override {
-    return guarded("count", [&] {
-      ReaderPool::Lease lease = readers_->get();
+    return read("count", [&](ReaderPool::Lease& lease) {
       Session& s = *lease;
       Poco::Int64 n = 0;
       s << "SELECT COUNT(*) FROM messages", into(n), now;
@@ -387,15 +493,13 @@ class SqliteStore : public Store {
   // Whole message rows matching `condition` (one text and one seq placeholder), oldest first;
   // limit < 0: all of them.
   std::vector<MessageRecord> messagesWhere(const char* what, const char* condition,
-                                           const std::string& text, std::int64_t after,
-                                           int limit) {
-    return guarded(what, [&] {
-      ReaderPool::Lease lease = readers_->get();
+                                           const std::string& text, std::int64_t after, int limit) {
+    return read(what, [&](ReaderPool::Lease& lease) {
       Session& s = *lease;
       Statement st(s);
       Poco::Int64 cursor = after;
-      st << "SELECT " << kMessageColumns << " FROM messages WHERE " << condition
-         << " ORDER BY seq";
+      st << b_.sql("SELECT " + kMessageColumns + " FROM messages WHERE " + condition +
+                   " ORDER BY seq");
       if (limit >= 0) st << " LIMIT " << limit;
       st, bind(text), bind(cursor), now;
       RecordSet rs(st);
@@ -406,48 +510,103 @@ class SqliteStore : public Store {
     });
   }
 
+  // All pending migrations in one transaction. On PostgreSQL several instances may start at
+  // once: a lock makes the second wait and then find nothing left to do.
   void migrate() {
     Session& s = *writer_;
-    s << "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
-         " applied_at VARCHAR(64) NOT NULL)",
-        now;
-    int current = 0;
-    s << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", into(current), now;
-    for (const Migration& m : migrations()) {
-      if (m.version <= current) continue;
-      s << "BEGIN IMMEDIATE", now;
-      try {
+    s << b_.beginSql(), now;
+    try {
+      if (b_.postgres) s << "SELECT pg_advisory_xact_lock(" << kMigrationLock << ")", now;
+      s << "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+           " applied_at VARCHAR(64) NOT NULL)",
+          now;
+      int current = 0;
+      s << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", into(current), now;
+      for (const Migration& m : migrations()) {
+        if (m.version <= current) continue;
         for (const char* sql : m.statements) s << sql, now;
-        s << "INSERT INTO schema_migrations (version, applied_at) VALUES (?, CURRENT_TIMESTAMP)",
+        s << b_.sql(
+            "INSERT INTO schema_migrations (version, applied_at)"
+            " VALUES (?, CURRENT_TIMESTAMP)"),
             bind(m.version), now;
-        s << "COMMIT", now;
-      } catch (...) {
-        s << "ROLLBACK", now;
-        throw;
       }
+      s << "COMMIT", now;
+    } catch (...) {
+      s << "ROLLBACK", now;
+      throw;
     }
+  }
+
+  void openWriter() {
+    insertMessage_.reset();  // statements of the old session go first
+    insertAudit_.reset();
+    findDigest_.reset();
+    writer_ = std::make_unique<Session>(b_.connector, b_.connection);
+    if (b_.postgres) {
+      // A commit returns once its WAL record is flushed to disk (the default, stated so that a
+      // server-wide setting cannot weaken the receipt's promise for the hub's writes).
+      *writer_ << "SET synchronous_commit TO on", now;
+      *writer_ << "SET client_min_messages TO warning", now;  // not "already exists, skipping"
+    } else {
+      *writer_ << "PRAGMA journal_mode=WAL", now;
+      *writer_ << "PRAGMA synchronous=FULL", now;  // a commit is fsync'd before it returns
+      *writer_ << "PRAGMA busy_timeout=10000", now;
+    }
+  }
+
+  // Runs `f`; a database error becomes a StoreError saying what failed (never the password).
+  template <class F>
+  auto guarded(const char* what, F&& f) -> decltype(f()) {
+    try {
+      return f();
+    } catch (const Poco::Exception& e) {
+      throw StoreError(masked(std::string(what) + ": " + e.displayText(), b_.password));
+    }
+  }
+
+  // Runs `f(lease)` on a pooled reader connection. On PostgreSQL a connection the server has
+  // dropped is replaced and, when `retry` (the read has no effect yet), `f` runs once more.
+  template <class F>
+  auto read(const char* what, F&& f, bool retry = true)
+      -> decltype(f(std::declval<ReaderPool::Lease&>())) {
+    return guarded(what, [&] {
+      ReaderPool::Lease lease = readers_->get();
+      try {
+        return f(lease);
+      } catch (const Poco::Exception&) {
+        if (!b_.postgres || (*lease).isConnected()) throw;
+        lease.replace(b_);
+        if (!retry) throw;
+        return f(lease);
+      }
+    });
   }
 
   void prepare() {
     insertMessage_ = std::make_unique<Statement>(*writer_);
-    *insertMessage_ << "INSERT INTO messages (" << kMessageColumns
-                    << ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    // A unique id, not a lookup first: another instance may insert the same id at the same
+    // time, and a conflict must not abort the rest of the group commit.
+    *insertMessage_ << b_.sql("INSERT INTO messages (" + kMessageColumns +
+                              ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                              " ON CONFLICT (id) DO NOTHING"),
         use(row_.seq), use(row_.id), use(row_.type), use(row_.from), use(row_.to), use(row_.ref),
         use(row_.caseId), use(row_.created), use(row_.acceptedAt), use(row_.digest), use(row_.jws),
         use(row_.receipt), use(row_.state), use(row_.attempts), use(row_.lastError),
-        use(row_.connector), use(row_.nextAttemptAt);
+        use(row_.connector), use(row_.nextAttemptAt), use(row_.leaseOwner), use(row_.leaseUntil);
     insertAudit_ = std::make_unique<Statement>(*writer_);
-    *insertAudit_ << "INSERT INTO audit (seq, at, event, message_id, digest, sender, recipient,"
-                     " type, outcome, client, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    *insertAudit_ << b_.sql(
+        "INSERT INTO audit (seq, at, event, message_id, digest, sender,"
+        " recipient, type, outcome, client, hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
         use(audit_.seq), use(audit_.at), use(audit_.event), use(audit_.messageId),
         use(audit_.digest), use(audit_.from), use(audit_.to), use(audit_.type), use(audit_.outcome),
         use(audit_.client), use(audit_.hash);
     findDigest_ = std::make_unique<Statement>(*writer_);
-    *findDigest_ << "SELECT digest, receipt FROM messages WHERE id = ?", use(lookupId_),
+    *findDigest_ << b_.sql("SELECT digest, receipt FROM messages WHERE id = ?"), use(lookupId_),
         into(foundDigest_), into(foundReceipt_);
   }
 
-  std::string path_;
+  Backend b_;
   std::unique_ptr<Session> writer_;
   std::unique_ptr<ReaderPool> readers_;
   // Prepared statements bound to these rows: set the row, execute.
@@ -459,18 +618,81 @@ class SqliteStore : public Store {
 
 }  // namespace
 
+namespace {
+
+// libpq's key=value form of one value: quoted, with \ and ' escaped.
+std::string conninfoValue(const std::string& v) {
+  std::string out = "'";
+  for (char c : v) {
+    if (c == '\\' || c == '\'') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+// `postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?KEY=VALUE&…]`; the query's keys go to
+// libpq as they are (e.g. sslmode=verify-full, sslrootcert=FILE, connect_timeout=5).
+Backend postgresBackend(const std::string& url) {
+  Backend b;
+  b.postgres = true;
+  b.connector = "PostgreSQL";
+  Poco::URI uri;
+  try {
+    uri = Poco::URI(url);
+  } catch (const Poco::Exception& e) {
+    throw StoreError("store url is not a valid postgresql:// URL: " + e.message());
+  }
+  std::string user = uri.getUserInfo(), password;
+  if (auto colon = user.find(':'); colon != std::string::npos) {
+    password = user.substr(colon + 1);
+    user.resize(colon);
+  }
+  std::string db = uri.getPath();
+  if (!db.empty() && db[0] == '/') db.erase(0, 1);
+  Poco::URI shown(uri);
+  shown.setUserInfo(password.empty() ? user : user + ":***");
+  b.url = shown.toString();
+  if (uri.getHost().empty() || db.empty() || db.find('/') != std::string::npos)
+    throw StoreError("store url " + b.url +
+                     " must name a host and a database: postgresql://USER@HOST:PORT/DATABASE");
+  b.connection = "host=" + conninfoValue(uri.getHost()) +
+                 " port=" + std::to_string(uri.getPort() ? uri.getPort() : 5432) +
+                 " dbname=" + conninfoValue(db);
+  if (!user.empty()) b.connection += " user=" + conninfoValue(user);
+  if (!password.empty()) b.connection += " password=" + conninfoValue(password);
+  b.password = password;
+  for (const auto& [key, value] : uri.getQueryParameters()) {
+    bool plain = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    });
+    if (!plain) throw StoreError("store url " + b.url + ": bad parameter name '" + key + "'");
+    b.connection += " " + key + "=" + conninfoValue(value);
+  }
+  return b;
+}
+
+}  // namespace
+
 std::unique_ptr<Store> openStore(const std::string& url) {
   constexpr std::string_view kSqlite = "sqlite:";
+  Backend b;
   if (url.rfind(kSqlite, 0) == 0) {
-    std::string path = url.substr(kSqlite.size());
-    if (path.empty()) throw StoreError("store url " + url + " names no file");
-    try {
-      return std::make_unique<SqliteStore>(path);
-    } catch (const Poco::Exception& e) {
-      throw StoreError("cannot open store " + url + ": " + e.displayText());
-    }
+    b.connector = "SQLite";
+    b.connection = url.substr(kSqlite.size());
+    b.url = url;
+    if (b.connection.empty()) throw StoreError("store url " + url + " names no file");
+  } else if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
+    b = postgresBackend(url);
+  } else {
+    throw StoreError("store url " + url +
+                     " is not supported (expected sqlite:PATH or postgresql://USER@HOST:PORT/DB)");
   }
-  throw StoreError("store url " + url + " is not supported (expected sqlite:PATH)");
+  const std::string shown = b.url, password = b.password;
+  try {
+    return std::make_unique<SqlStore>(std::move(b));
+  } catch (const Poco::Exception& e) {
+    throw StoreError(masked("cannot open store " + shown + ": " + e.displayText(), password));
+  }
 }
 
 }  // namespace dx

@@ -1,6 +1,8 @@
 #pragma once
 // The store: messages with their exact signed bytes, receipts and state, and the audit log.
-// One narrow interface; SQL back ends behind it (SQLite now; PostgreSQL later, same SQL).
+// One narrow interface; two SQL back ends behind it with the same tables and the same SQL
+// (sql_store.cpp): SQLite for one hub process, PostgreSQL for several hub processes sharing one
+// database (README "Operations: a state-level deployment").
 //
 // Threading: the writer methods (begin … commit) are called by one thread only, the journal's
 // committer; the reader methods may be called from any thread at any time.
@@ -29,6 +31,9 @@ struct MessageRecord {
   std::string lastError;
   std::string connector;           // the connector delivering it; "" = the recipient's inbox
   std::int64_t nextAttemptAt = 0;  // unix ms of the next delivery attempt
+  // The hub instance working the delivery now, and until when (unix ms); see claimDelivery.
+  std::string leaseOwner;
+  std::int64_t leaseUntil = 0;
 };
 
 struct AuditEntry {
@@ -52,11 +57,13 @@ class Store {
   virtual void rollback() = 0;
   virtual AuditHead auditHead() = 0;
   virtual void appendAudit(const AuditEntry& entry) = 0;
-  virtual void insertMessage(const MessageRecord& message) = 0;
+  // Inserts the message unless its id is already stored (by this or another hub instance: the
+  // unique id decides, not a lookup before); false then, and nothing is written.
+  virtual bool insertMessage(const MessageRecord& message) = 0;
   virtual void setState(const std::string& id, const std::string& state,
                         const std::string& lastError) = 0;
   // A delivery attempt's outcome: state (delivering, delivered, dead), attempts so far, the last
-  // error and when to try next (unix ms).
+  // error and when to try next (unix ms). Ends the delivery's lease.
   virtual void setDelivery(const std::string& id, const std::string& state, int attempts,
                            const std::string& lastError, std::int64_t nextAttemptAt) = 0;
   // Inside the writer's transaction (sees its own uncommitted rows): digest and receipt of id.
@@ -69,12 +76,21 @@ class Store {
   virtual std::vector<MessageRecord> inbox(const std::string& recipient, std::int64_t after,
                                            int limit) = 0;
   // Messages a connector still has to deliver (accepted or delivering), oldest first; only
-  // seq, id, to, connector and nextAttemptAt are filled in.
+  // seq, id, to, connector, nextAttemptAt, leaseOwner and leaseUntil are filled in.
   virtual std::vector<MessageRecord> pendingDeliveries(int limit) = 0;
   // The oldest message to `recipient` after `afterSeq` that a connector still has to deliver
   // (filled in as pendingDeliveries does), if any.
   virtual std::optional<MessageRecord> nextPendingFor(const std::string& recipient,
                                                       std::int64_t afterSeq) = 0;
+  // Claims the delivery of message `id` for hub instance `owner` until `leaseUntil` (unix ms):
+  // true when `owner` now holds it — it is still to be delivered and nobody else holds an
+  // unexpired lease (`nowMs`). Any thread; its own short transaction. On PostgreSQL the row is
+  // taken with SELECT … FOR UPDATE SKIP LOCKED, so instances never wait for each other's claims
+  // and one instance at a time works a delivery; a dead instance's claims pass to another when
+  // they expire. SQLite serves one hub process, whose delivery engine already works each
+  // recipient on one thread: there every claim succeeds and nothing is written.
+  virtual bool claimDelivery(const std::string& id, const std::string& owner, std::int64_t nowMs,
+                             std::int64_t leaseUntil) = 0;
   // Every message of a case (`case` of the envelope), oldest first.
   virtual std::vector<MessageRecord> byCase(const std::string& caseId) = 0;
   // Messages of one type with seq > after, oldest first, at most `limit`.
@@ -87,8 +103,10 @@ class Store {
   virtual std::int64_t messageCount() = 0;
 };
 
-// Opens the store named by a config URL: `sqlite:PATH`. Applies pending migrations. Throws
-// StoreError naming the URL when it cannot.
+// Opens the store named by a config URL: `sqlite:PATH`, or
+// `postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (PostgreSQL through Poco::Data; port 5432
+// by default). Applies pending migrations (several instances starting at once apply them once).
+// Throws StoreError naming the URL (never its password) when it cannot.
 std::unique_ptr<Store> openStore(const std::string& url);
 
 }  // namespace dx

@@ -1,5 +1,6 @@
 // The HTTP API contract of DESIGN §6, against the real `dxhub serve` over mutual TLS on
-// loopback: every test starts its own hub (own port, own SQLite file) and stops it.
+// loopback: every test starts its own hub (own port, own database) and stops it. Every test
+// runs once on SQLite and once on PostgreSQL (test::storeBackends()).
 #include <atomic>
 #include <chrono>
 #include <ctime>
@@ -18,9 +19,6 @@
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-
-#include <Poco/Data/SQLite/Connector.h>
-#include <Poco/Data/Session.h>
 
 #include "base64url.h"
 #include "certificate.h"
@@ -162,12 +160,16 @@ std::string signingInputDigest(const std::string& jws) {
 
 // ---------------------------------------------------------------- fixture
 
-class HubApiTest : public ::testing::Test {
+class HubApiTest : public ::testing::TestWithParam<std::string> {
  protected:
   virtual HubOptions hubOptions() const { return {}; }
 
   void SetUp() override {
-    hub_ = std::make_unique<HubProcess>(hubOptions());
+    if (GetParam() == "postgresql" && !pgServerUrl()) GTEST_SKIP() << pgSkipReason();
+    db_ = std::make_unique<TestDatabase>(GetParam());
+    HubOptions options = hubOptions();
+    options.storeUrl = db_->url();
+    hub_ = std::make_unique<HubProcess>(options);
     startHub();
   }
 
@@ -255,14 +257,9 @@ class HubApiTest : public ::testing::Test {
     return hub_->runCommand({"audit", "verify", "--config", hub_->configPath()});
   }
 
-  std::int64_t auditRowCount() {
-    Poco::Data::SQLite::Connector::registerConnector();
-    Poco::Data::Session session("SQLite", hub_->dbPath());
-    std::int64_t n = 0;
-    session << kCountAuditSql, Poco::Data::Keywords::into(n), Poco::Data::Keywords::now;
-    return n;
-  }
+  std::int64_t auditRowCount() { return db_->queryInt(kCountAuditSql); }
 
+  std::unique_ptr<TestDatabase> db_;
   std::unique_ptr<HubProcess> hub_;
   bool startFailed_ = false;
   std::map<std::string, Client> clients_;
@@ -273,7 +270,7 @@ class HubApiTest : public ::testing::Test {
 
 // ---------------------------------------------------------------- open endpoints
 
-TEST_F(HubApiTest, HealthzAndMetricsAnswerWithoutClientCertificate) {
+TEST_P(HubApiTest, HealthzAndMetricsAnswerWithoutClientCertificate) {
   Client anonymous = Client::anonymous(hub_->port());
   Response health = anonymous.get("/healthz");
   EXPECT_EQ(health.status, 200) << health;
@@ -283,19 +280,19 @@ TEST_F(HubApiTest, HealthzAndMetricsAnswerWithoutClientCertificate) {
   EXPECT_EQ(metrics.contentType().rfind("text/plain", 0), 0u) << metrics;
 }
 
-TEST_F(HubApiTest, InboxWithoutClientCertificateIsUnauthenticated) {
+TEST_P(HubApiTest, InboxWithoutClientCertificateIsUnauthenticated) {
   Client anonymous = Client::anonymous(hub_->port());
   EXPECT_TRUE(isProblem(anonymous.get("/v1/inbox?after=0&limit=10"), 401, "unauthenticated"));
 }
 
 // ---------------------------------------------------------------- acceptance and receipts
 
-TEST_F(HubApiTest, FreezeRequestIsAcceptedWithHubSignedReceipt) {
+TEST_P(HubApiTest, FreezeRequestIsAcceptedWithHubSignedReceipt) {
   Message m = sign(freezeRequest());
   expectReceipt(post("cc.samastipur", m), m, "cc.samastipur");
 }
 
-TEST_F(HubApiTest, RepostingSameMessageReturnsByteIdenticalReceipt) {
+TEST_P(HubApiTest, RepostingSameMessageReturnsByteIdenticalReceipt) {
   Message m = sign(freezeRequest());
   Response first = post("cc.samastipur", m);
   ASSERT_EQ(first.status, 202) << first;
@@ -308,7 +305,7 @@ TEST_F(HubApiTest, RepostingSameMessageReturnsByteIdenticalReceipt) {
   EXPECT_EQ(third.body, first.body);
 }
 
-TEST_F(HubApiTest, SameIdWithOtherContentIsIdConflict) {
+TEST_P(HubApiTest, SameIdWithOtherContentIsIdConflict) {
   Envelope e = freezeRequest();
   postAccepted(e);
   e.body = replaceOnce(e.body, R"("amount": "45000.00")", R"("amount": "44000.00")");
@@ -317,31 +314,31 @@ TEST_F(HubApiTest, SameIdWithOtherContentIsIdConflict) {
 
 // ---------------------------------------------------------------- policy and authentication
 
-TEST_F(HubApiTest, FreezeResponseFromBankNotAskedIsForbidden) {
+TEST_P(HubApiTest, FreezeResponseFromBankNotAskedIsForbidden) {
   Envelope request = freezeRequest();
   postAccepted(request);
   EXPECT_TRUE(
       isProblem(post("bank.pnb", sign(freezeResponse("bank.pnb", request))), 403, "forbidden"));
 }
 
-TEST_F(HubApiTest, FreezeResponseFromBankAskedIsAccepted) {
+TEST_P(HubApiTest, FreezeResponseFromBankAskedIsAccepted) {
   Envelope request = freezeRequest();
   postAccepted(request);
   Message response = sign(freezeResponse("bank.sbi", request));
   expectReceipt(post("bank.sbi", response), response, "bank.sbi");
 }
 
-TEST_F(HubApiTest, StationCannotSendFreezeRequest) {
+TEST_P(HubApiTest, StationCannotSendFreezeRequest) {
   Envelope e = freezeRequest();
   e.from = "ps.samastipur.nagar";
   EXPECT_TRUE(isProblem(post("ps.samastipur.nagar", sign(e)), 403, "forbidden"));
 }
 
-TEST_F(HubApiTest, MessageSentOverAnotherParticipantsCertificateIsForbidden) {
+TEST_P(HubApiTest, MessageSentOverAnotherParticipantsCertificateIsForbidden) {
   EXPECT_TRUE(isProblem(post("bank.sbi", sign(freezeRequest())), 403, "forbidden"));
 }
 
-TEST_F(HubApiTest, Es256SignedAnswerOverP256ClientCertificateIsAccepted) {
+TEST_P(HubApiTest, Es256SignedAnswerOverP256ClientCertificateIsAccepted) {
   Envelope request = freezeRequest();
   request.to = "bank.hdfc";
   request.body = replaceOnce(request.body, R"("ifsc": "SBIN0001234")", R"("ifsc": "HDFC0000123")");
@@ -351,17 +348,17 @@ TEST_F(HubApiTest, Es256SignedAnswerOverP256ClientCertificateIsAccepted) {
   expectReceipt(post("bank.hdfc", response), response, "bank.hdfc");
 }
 
-TEST_F(HubApiTest, MessageSignedWithRevokedCertificateIsCertInvalid) {
+TEST_P(HubApiTest, MessageSignedWithRevokedCertificateIsCertInvalid) {
   EXPECT_TRUE(
       isProblem(post("cc.samastipur", sign(freezeRequest(), "test/revoked")), 401, "cert_invalid"));
 }
 
-TEST_F(HubApiTest, MessageSignedWithExpiredCertificateIsCertInvalid) {
+TEST_P(HubApiTest, MessageSignedWithExpiredCertificateIsCertInvalid) {
   EXPECT_TRUE(
       isProblem(post("cc.samastipur", sign(freezeRequest(), "test/expired")), 401, "cert_invalid"));
 }
 
-TEST_F(HubApiTest, UnregisteredCertificateThumbprintIsUnknownKey) {
+TEST_P(HubApiTest, UnregisteredCertificateThumbprintIsUnknownKey) {
   // Signed with cc.samastipur's own key, but naming a certificate the hub has never seen.
   std::string header = R"({"alg":"EdDSA","kid":"cc.samastipur","x5t#S256":")" +
                        base64urlEncode(sha256("no such certificate")) + "\"}";
@@ -391,31 +388,31 @@ class RefusedClientCertificateTest : public HubApiTest {
   }
 };
 
-TEST_F(RefusedClientCertificateTest, RevokedClientCertificateIsRefused) {
+TEST_P(RefusedClientCertificateTest, RevokedClientCertificateIsRefused) {
   expectRefused("revoked");
 }
-TEST_F(RefusedClientCertificateTest, ExpiredClientCertificateIsRefused) {
+TEST_P(RefusedClientCertificateTest, ExpiredClientCertificateIsRefused) {
   expectRefused("expired");
 }
-TEST_F(RefusedClientCertificateTest, ForeignCaClientCertificateIsRefused) {
+TEST_P(RefusedClientCertificateTest, ForeignCaClientCertificateIsRefused) {
   expectRefused("foreign");
 }
 
 // ---------------------------------------------------------------- freshness and content
 
-TEST_F(HubApiTest, MessageCreatedAnHourAgoIsStale) {
+TEST_P(HubApiTest, MessageCreatedAnHourAgoIsStale) {
   Envelope e = freezeRequest();
   e.created -= 3600;
   EXPECT_TRUE(isProblem(post("cc.samastipur", sign(e)), 400, "stale"));
 }
 
-TEST_F(HubApiTest, MessageCreatedAnHourAheadIsStale) {
+TEST_P(HubApiTest, MessageCreatedAnHourAheadIsStale) {
   Envelope e = freezeRequest();
   e.created += 3600;
   EXPECT_TRUE(isProblem(post("cc.samastipur", sign(e)), 400, "stale"));
 }
 
-TEST_F(HubApiTest, PlainAadhaarNumberInRemarksIsRefused) {
+TEST_P(HubApiTest, PlainAadhaarNumberInRemarksIsRefused) {
   Envelope request = freezeRequest();
   postAccepted(request);
   Envelope e = freezeResponse("bank.sbi", request);
@@ -428,18 +425,18 @@ TEST_F(HubApiTest, PlainAadhaarNumberInRemarksIsRefused) {
   EXPECT_EQ(r.body.find("234567890124"), std::string::npos) << r;
 }
 
-TEST_F(HubApiTest, MoneyAsJsonNumberFailsSchema) {
+TEST_P(HubApiTest, MoneyAsJsonNumberFailsSchema) {
   Envelope e = freezeRequest();
   e.body = replaceOnce(e.body, R"("amount": "45000.00")", R"("amount": 45000.00)");
   EXPECT_TRUE(isProblem(post("cc.samastipur", sign(e)), 422, "schema"));
 }
 
-TEST_F(HubApiTest, BodyThatIsNotJsonIsMalformed) {
+TEST_P(HubApiTest, BodyThatIsNotJsonIsMalformed) {
   Message m{newUuid(), "this is not a JWS {"};
   EXPECT_TRUE(isProblem(post("cc.samastipur", m), 400, "malformed"));
 }
 
-TEST_F(HubApiTest, TamperedPayloadIsBadSignature) {
+TEST_P(HubApiTest, TamperedPayloadIsBadSignature) {
   Envelope e = freezeRequest();
   Message original = sign(e);
   e.body = replaceOnce(e.body, R"("amount": "45000.00")", R"("amount": "4500.00")");
@@ -452,7 +449,7 @@ TEST_F(HubApiTest, TamperedPayloadIsBadSignature) {
   EXPECT_TRUE(isProblem(post("cc.samastipur", tampered), 401, "bad_signature"));
 }
 
-TEST_F(HubApiTest, OversizedBodyIsRefusedBeforeItIsUploaded) {
+TEST_P(HubApiTest, OversizedBodyIsRefusedBeforeItIsUploaded) {
   constexpr std::size_t kTwoMiB = 2u << 20;
   Client& client = as("cc.samastipur");
   auto started = SteadyClock::now();
@@ -474,7 +471,7 @@ TEST_F(HubApiTest, OversizedBodyIsRefusedBeforeItIsUploaded) {
 // with the rest of the body unread, makes the kernel reset the connection and the client sees
 // only "connection reset" / "broken pipe" (the hub should half-close and drain for a moment,
 // "lingering close", or read and discard up to a bound).
-TEST_F(HubApiTest, OversizedBodyIs413EvenForClientThatKeepsSending) {
+TEST_P(HubApiTest, OversizedBodyIs413EvenForClientThatKeepsSending) {
   constexpr std::size_t kTwoMiB = 2u << 20;
   auto started = SteadyClock::now();
   Response r =
@@ -488,7 +485,7 @@ TEST_F(HubApiTest, OversizedBodyIs413EvenForClientThatKeepsSending) {
 // 413, not a reset connection: the hub has to drain (or half-close and linger) for a while
 // rather than close with the body unread, or the kernel resets the connection and discards the
 // answer. 16 MiB, because loopback socket buffers swallow a 2 MiB body and hide the problem.
-TEST_F(HubApiTest, OversizedBodyIs413ForClientThatSendsAllBeforeReading) {
+TEST_P(HubApiTest, OversizedBodyIs413ForClientThatSendsAllBeforeReading) {
   Response r = as("cc.samastipur").post("/v1/messages", std::string(16u << 20, ' '));
   EXPECT_TRUE(isProblem(r, 413, "too_large"));
 }
@@ -496,14 +493,14 @@ TEST_F(HubApiTest, OversizedBodyIs413ForClientThatSendsAllBeforeReading) {
 // curl and other RFC 9110 clients send `Expect: 100-continue` before a large body; the hub
 // knows from Content-Length alone that it will refuse, so it must answer 413 at once instead of
 // "100 Continue" (which invites the client to upload 2 MiB only to be cut off).
-TEST_F(HubApiTest, OversizedBodyWithExpectContinueIs413InsteadOfContinue) {
+TEST_P(HubApiTest, OversizedBodyWithExpectContinueIs413InsteadOfContinue) {
   Response r = as("cc.samastipur").postExpectingContinue("/v1/messages", 2u << 20);
   EXPECT_TRUE(isProblem(r, 413, "too_large"));
 }
 
 // ---------------------------------------------------------------- reading state and the inbox
 
-TEST_F(HubApiTest, MessageStateIsVisibleToSenderRecipientAndSpOnly) {
+TEST_P(HubApiTest, MessageStateIsVisibleToSenderRecipientAndSpOnly) {
   Message m = postAccepted(freezeRequest());
   for (const char* who : {"cc.samastipur", "bank.sbi", "sp.samastipur"}) {
     Response r = as(who).get("/v1/messages/" + m.id);
@@ -516,7 +513,7 @@ TEST_F(HubApiTest, MessageStateIsVisibleToSenderRecipientAndSpOnly) {
   EXPECT_EQ(other.body.find(kCaseNo), std::string::npos) << other;
 }
 
-TEST_F(HubApiTest, InboxListsExactBytesAndAckMarksDelivered) {
+TEST_P(HubApiTest, InboxListsExactBytesAndAckMarksDelivered) {
   Message m = postAccepted(freezeRequest());
   Response inbox = as("bank.sbi").get("/v1/inbox?after=0&limit=10");
   ASSERT_EQ(inbox.status, 200) << inbox;
@@ -539,7 +536,7 @@ TEST_F(HubApiTest, InboxListsExactBytesAndAckMarksDelivered) {
   EXPECT_EQ(stateAs("cc.samastipur", m.id), "delivered");
 }
 
-TEST_F(HubApiTest, AckByAnotherParticipantIsNotFound) {
+TEST_P(HubApiTest, AckByAnotherParticipantIsNotFound) {
   Message m = postAccepted(freezeRequest());
   Response ack = as("bank.pnb").post("/v1/inbox/" + m.id + "/ack", "", "");
   EXPECT_EQ(ack.status, 404) << ack;
@@ -550,7 +547,7 @@ TEST_F(HubApiTest, AckByAnotherParticipantIsNotFound) {
 
 // ---------------------------------------------------------------- durability and the audit log
 
-TEST_F(HubApiTest, MessageReceiptAndInboxSurviveRestart) {
+TEST_P(HubApiTest, MessageReceiptAndInboxSurviveRestart) {
   Message m = sign(freezeRequest());
   Response first = post("cc.samastipur", m);
   ASSERT_EQ(first.status, 202) << first;
@@ -577,7 +574,7 @@ TEST_F(HubApiTest, MessageReceiptAndInboxSurviveRestart) {
       << verify.output;
 }
 
-TEST_F(HubApiTest, AuditVerifyNamesTheAlteredEntry) {
+TEST_P(HubApiTest, AuditVerifyNamesTheAlteredEntry) {
   for (int i = 0; i < 3; ++i) postAccepted(freezeRequest());
   dropClients();
   ASSERT_EQ(hub_->stop(), 0);
@@ -585,11 +582,7 @@ TEST_F(HubApiTest, AuditVerifyNamesTheAlteredEntry) {
   CommandResult intact = auditVerify();
   ASSERT_EQ(intact.exitCode, 0) << "before any change:\n" << intact.output;
 
-  {
-    Poco::Data::SQLite::Connector::registerConnector();
-    Poco::Data::Session session("SQLite", hub_->dbPath());
-    session << kTamperAuditSql, Poco::Data::Keywords::now;
-  }
+  db_->execute(kTamperAuditSql);
   CommandResult broken = auditVerify();
   EXPECT_NE(broken.exitCode, 0) << broken.output;
   EXPECT_TRUE(std::regex_search(
@@ -598,7 +591,7 @@ TEST_F(HubApiTest, AuditVerifyNamesTheAlteredEntry) {
       << broken.output;
 }
 
-TEST_F(HubApiTest, SigtermUnderLoadExitsCleanlyAndKeepsEveryReceiptedMessage) {
+TEST_P(HubApiTest, SigtermUnderLoadExitsCleanlyAndKeepsEveryReceiptedMessage) {
   std::atomic<bool> done{false};
   std::mutex mutex;
   std::vector<std::string> receipted;
@@ -667,6 +660,12 @@ TEST_F(HubApiTest, SigtermUnderLoadExitsCleanlyAndKeepsEveryReceiptedMessage) {
   EXPECT_EQ(missing, 0u) << "of " << receipted.size()
                          << " receipted messages, missing after restart; first: " << firstMissing;
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, HubApiTest, ::testing::ValuesIn(storeBackends()),
+                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Backends, RefusedClientCertificateTest,
+                         ::testing::ValuesIn(storeBackends()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace dx::test

@@ -1,5 +1,6 @@
 // The plugin loader and the delivery engine, through the real `dxhub serve` and the probe
 // connector (tests/integration/plugins/probe_connector.cpp), whose record file counts deliveries.
+// The delivery tests run once on SQLite and once on PostgreSQL.
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -39,18 +40,25 @@ rapidjson::Document json(const std::string& text) {
   return d;
 }
 
-class DeliveryTest : public ::testing::Test {
+class DeliveryTest : public ::testing::TestWithParam<std::string> {
  protected:
+  std::unique_ptr<TestDatabase> db_;
   std::unique_ptr<HubProcess> hub_;
   std::string record_;
 
   void SetUp() override {
+    if (GetParam() == "postgresql" && !pgServerUrl()) GTEST_SKIP() << pgSkipReason();
+    db_ = std::make_unique<TestDatabase>(GetParam());
     record_ = Poco::TemporaryFile::tempName() + "-deliveries.txt";
     Poco::TemporaryFile::registerForDeletion(record_);
   }
+  void TearDown() override { hub_.reset(); }
 
   void startHub(const std::string& config, const std::string& delivery = {}) {
     HubOptions options;
+    options.storeUrl = db_->url();
+    // A killed hub's claims on PostgreSQL pass on after the lease plus the connector's timeout.
+    options.leaseSeconds = 1;
     options.pluginsJson = probe(config + R"(, "record": ")" + record_ + "\"", delivery);
     hub_ = std::make_unique<HubProcess>(options);
     hub_->start();
@@ -95,7 +103,7 @@ std::string str(const rapidjson::Value& v, const char* key) {
   return v.IsObject() && v.HasMember(key) && v[key].IsString() ? v[key].GetString() : "";
 }
 
-TEST_F(DeliveryTest, MessageIsDeliveredOnceThroughItsConnector) {
+TEST_P(DeliveryTest, MessageIsDeliveredOnceThroughItsConnector) {
   startHub(R"("mode": "deliver")");
   std::string id = post();
   rapidjson::Document s = waitFor(id, "delivered");
@@ -105,7 +113,7 @@ TEST_F(DeliveryTest, MessageIsDeliveredOnceThroughItsConnector) {
   EXPECT_EQ(deliveriesById()[id], 1);
 }
 
-TEST_F(DeliveryTest, ManyMessagesToOneRecipientAreEachDeliveredExactlyOnce) {
+TEST_P(DeliveryTest, ManyMessagesToOneRecipientAreEachDeliveredExactlyOnce) {
   startHub(R"("mode": "deliver")");
   std::vector<std::string> ids(240);
   std::vector<std::thread> posters;
@@ -120,7 +128,7 @@ TEST_F(DeliveryTest, ManyMessagesToOneRecipientAreEachDeliveredExactlyOnce) {
   for (const std::string& id : ids) EXPECT_EQ(calls[id], 1) << id;
 }
 
-TEST_F(DeliveryTest, ARecipientsMessagesGoInOrderEvenThroughRetries) {
+TEST_P(DeliveryTest, ARecipientsMessagesGoInOrderEvenThroughRetries) {
   // Each message fails its first attempt: the next one must wait until it is delivered.
   startHub(R"("fail_first": 1)", R"("initial_backoff_ms": 30, "max_backoff_ms": 60)");
   std::vector<std::string> ids;
@@ -138,7 +146,7 @@ TEST_F(DeliveryTest, ARecipientsMessagesGoInOrderEvenThroughRetries) {
   }
 }
 
-TEST_F(DeliveryTest, RetriesAreVisibleAndEndInDelivery) {
+TEST_P(DeliveryTest, RetriesAreVisibleAndEndInDelivery) {
   startHub(R"("fail_first": 3)", R"("initial_backoff_ms": 400, "max_backoff_ms": 400)");
   std::string id = post();
   // While it retries, the status shows the attempts, the last error and the next attempt.
@@ -173,7 +181,7 @@ std::string escalationFor(int port, const std::string& id) {
   return {};
 }
 
-TEST_F(DeliveryTest, RejectedMessageIsDeadAndTheSenderGetsASignedEscalation) {
+TEST_P(DeliveryTest, RejectedMessageIsDeadAndTheSenderGetsASignedEscalation) {
   startHub(R"("mode": "reject")");
   std::string id = post();
   rapidjson::Document s = waitFor(id, "dead");
@@ -187,7 +195,7 @@ TEST_F(DeliveryTest, RejectedMessageIsDeadAndTheSenderGetsASignedEscalation) {
   EXPECT_EQ(reason, "delivery_failed");
 }
 
-TEST_F(DeliveryTest, LastAttemptMakesItDeadWithEscalation) {
+TEST_P(DeliveryTest, LastAttemptMakesItDeadWithEscalation) {
   startHub(R"("fail_first": 1000)",
            R"("initial_backoff_ms": 20, "max_backoff_ms": 40, "max_attempts": 3)");
   std::string id = post();
@@ -203,7 +211,7 @@ TEST_F(DeliveryTest, LastAttemptMakesItDeadWithEscalation) {
   EXPECT_EQ(reason, "delivery_failed");
 }
 
-TEST_F(DeliveryTest, AHungConnectorIsCutOffAndOtherRecipientsKeepFlowing) {
+TEST_P(DeliveryTest, AHungConnectorIsCutOffAndOtherRecipientsKeepFlowing) {
   // The probe hangs on freeze.requests to SBI only; PNB's must still be delivered.
   startHub(R"("mode": "hang", "hang_ms": 30000)",
            R"("initial_backoff_ms": 100, "max_backoff_ms": 200, "timeout_ms": 300)");
@@ -224,8 +232,9 @@ TEST_F(DeliveryTest, AHungConnectorIsCutOffAndOtherRecipientsKeepFlowing) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, 8s);
 }
 
-TEST_F(DeliveryTest, KilledHubResumesDeliveriesAfterRestart) {
-  startHub(R"("fail_first": 2)", R"("initial_backoff_ms": 1000, "max_backoff_ms": 1000)");
+TEST_P(DeliveryTest, KilledHubResumesDeliveriesAfterRestart) {
+  startHub(R"("fail_first": 2)",
+           R"("initial_backoff_ms": 1000, "max_backoff_ms": 1000, "timeout_ms": 2000)");
   std::vector<std::string> ids;
   for (int i = 0; i < 10; ++i) ids.push_back(post(i % 2 ? "bank.pnb" : "bank.sbi"));
   std::this_thread::sleep_for(300ms);
@@ -236,6 +245,9 @@ TEST_F(DeliveryTest, KilledHubResumesDeliveriesAfterRestart) {
   std::map<std::string, int> calls = deliveriesById();
   for (const std::string& id : ids) EXPECT_GE(calls[id], 1) << id;
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, DeliveryTest, ::testing::ValuesIn(storeBackends()),
+                         [](const auto& info) { return info.param; });
 
 // ---------------------------------------------------------------- the loader
 

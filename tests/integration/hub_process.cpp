@@ -201,6 +201,10 @@ HubProcess::~HubProcess() {
   }
 }
 
+std::string HubProcess::storeUrl() const {
+  return options_.storeUrl.empty() ? "sqlite:" + dbPath_ : options_.storeUrl;
+}
+
 void HubProcess::writeConfig() {
   const std::string& pki = testPki();
   const std::string src = DX_SOURCE_DIR;
@@ -211,7 +215,8 @@ void HubProcess::writeConfig() {
       << q("127.0.0.1:" + std::to_string(port_)) << "},\n"
       << " \"pki\": {\"dir\": " << q(pki) << ", \"ca\": " << q(pki + "/ca.crt")
       << ", \"crl\": " << q(pki + "/ca.crl") << "},\n"
-      << " \"store\": {\"url\": " << q("sqlite:" + dbPath_) << "},\n"
+      << " \"store\": {\"url\": " << q(storeUrl())
+      << ", \"lease_seconds\": " << options_.leaseSeconds << "},\n"
       << " \"schemas\": " << q(src + "/config/schemas") << ",\n"
       << " \"policy\": " << q(src + "/config/policy.json") << ",\n"
       << " \"limits\": {\"max_body_bytes\": " << options_.maxBodyBytes

@@ -50,6 +50,8 @@ struct HubOptions {
   int readTimeoutMs = 5000;
   std::string pluginsJson = "[]";  // the config's `plugins` array, as JSON text
   std::string dbPath;              // the SQLite file; empty: dxhub.db in the hub's temp folder
+  std::string storeUrl;            // the config's store.url; "" = a SQLite file in dir()
+  int leaseSeconds = 30;           // store.lease_seconds
 };
 
 // What a finished command printed (stdout and stderr together) and its exit status
@@ -90,7 +92,8 @@ class HubProcess {
   pid_t pid() const { return pid_; }
   const std::string& dir() const { return dir_; }
   const std::string& configPath() const { return configPath_; }
-  const std::string& dbPath() const { return dbPath_; }
+  const std::string& dbPath() const { return dbPath_; }  // the SQLite file when no storeUrl
+  std::string storeUrl() const;
   const std::string& logPath() const { return logPath_; }
   std::string log() const;  // everything the hub printed so far, over all its runs
 

@@ -1,12 +1,8 @@
-// The journal and the SQLite store together: group commit, dedupe, the audit chain, receipts,
-// state changes, failures and restarts.
+// The journal and the store together, on each back end (SQLite and PostgreSQL): group commit,
+// dedupe, the audit chain, receipts, state changes, failures and restarts.
 #include <atomic>
 #include <thread>
 
-#include <Poco/Data/SQLite/Connector.h>
-#include <Poco/Data/Session.h>
-#include <Poco/File.h>
-#include <Poco/TemporaryFile.h>
 #include <gtest/gtest.h>
 
 #include "audit.h"
@@ -17,8 +13,6 @@
 
 namespace dx {
 namespace {
-
-using namespace Poco::Data::Keywords;
 
 // A store that fails on demand, as a full disk would, to prove nothing half-written remains.
 class FailingStore : public Store {
@@ -33,9 +27,13 @@ class FailingStore : public Store {
   void rollback() override { inner_.rollback(); }
   AuditHead auditHead() override { return inner_.auditHead(); }
   void appendAudit(const AuditEntry& e) override { inner_.appendAudit(e); }
-  void insertMessage(const MessageRecord& m) override {
+  bool insertMessage(const MessageRecord& m) override {
     if (failInsert) throw StoreError("I/O error (test)");
-    inner_.insertMessage(m);
+    return inner_.insertMessage(m);
+  }
+  bool claimDelivery(const std::string& id, const std::string& owner, std::int64_t now,
+                     std::int64_t until) override {
+    return inner_.claimDelivery(id, owner, now, until);
   }
   void setState(const std::string& id, const std::string& s, const std::string& e) override {
     inner_.setState(id, s, e);
@@ -72,19 +70,19 @@ class FailingStore : public Store {
   Store& inner_;
 };
 
-class JournalTest : public ::testing::Test {
+class JournalTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    dir_ = Poco::TemporaryFile::tempName();
-    Poco::File(dir_).createDirectories();
+    if (GetParam() == "postgresql" && !test::pgServerUrl()) GTEST_SKIP() << test::pgSkipReason();
+    db_ = std::make_unique<test::TestDatabase>(GetParam());
     open();
   }
   void TearDown() override {
     close();
-    Poco::File(dir_).remove(true);
+    db_.reset();
   }
   void open() {
-    store_ = openStore("sqlite:" + dbPath());
+    store_ = openStore(db_->url());
     failing_ = std::make_unique<FailingStore>(*store_);
     journal_ = std::make_unique<Journal>(*failing_, hub_, clock_, metrics_);
   }
@@ -93,14 +91,13 @@ class JournalTest : public ::testing::Test {
     failing_.reset();
     store_.reset();
   }
-  std::string dbPath() const { return dir_ + "/dxhub.db"; }
 
   static std::string request(const std::string& to = "bank.sbi") {
     return test::envelope("freeze.request", "cc.samastipur", to, test::example("freeze.request"),
                           {}, "31509260012345");
   }
 
-  std::string dir_;
+  std::unique_ptr<test::TestDatabase> db_;
   Signer hub_ = test::signer("hub.samastipur");
   ManualClock clock_{std::chrono::system_clock::now()};
   Metrics metrics_;
@@ -109,7 +106,7 @@ class JournalTest : public ::testing::Test {
   std::unique_ptr<Journal> journal_;
 };
 
-TEST_F(JournalTest, AcceptedMessageIsStoredWithAVerifiableReceipt) {
+TEST_P(JournalTest, AcceptedMessageIsStoredWithAVerifiableReceipt) {
   VerifiedMessage m = test::verified("cc.samastipur", request());
   Journal::Result r = journal_->accept(m, "cc.samastipur");
   ASSERT_EQ(r.outcome, Journal::Outcome::Accepted) << r.detail;
@@ -129,7 +126,7 @@ TEST_F(JournalTest, AcceptedMessageIsStoredWithAVerifiableReceipt) {
   EXPECT_EQ(check.head, facts->auditHash);
 }
 
-TEST_F(JournalTest, SameMessageTwiceGivesTheStoredReceiptByteForByte) {
+TEST_P(JournalTest, SameMessageTwiceGivesTheStoredReceiptByteForByte) {
   VerifiedMessage m = test::verified("cc.samastipur", request());
   Journal::Result first = journal_->accept(m, "cc.samastipur");
   Journal::Result again = journal_->accept(m, "cc.samastipur");
@@ -138,7 +135,7 @@ TEST_F(JournalTest, SameMessageTwiceGivesTheStoredReceiptByteForByte) {
   EXPECT_EQ(verifyAuditChain(*store_).entries, 1);
 }
 
-TEST_F(JournalTest, SameIdWithAnotherDigestIsAConflict) {
+TEST_P(JournalTest, SameIdWithAnotherDigestIsAConflict) {
   std::string payload = request();
   VerifiedMessage m = test::verified("cc.samastipur", payload);
   journal_->accept(m, "cc.samastipur");
@@ -148,7 +145,7 @@ TEST_F(JournalTest, SameIdWithAnotherDigestIsAConflict) {
             Journal::Outcome::Conflict);
 }
 
-TEST_F(JournalTest, ConcurrentSameMessageIsStoredOnceAndEveryoneGetsOneReceipt) {
+TEST_P(JournalTest, ConcurrentSameMessageIsStoredOnceAndEveryoneGetsOneReceipt) {
   VerifiedMessage m = test::verified("cc.samastipur", request());
   std::vector<Journal::Result> results(8, {Journal::Outcome::Unavailable, {}, 0, {}});
   std::vector<std::thread> threads;
@@ -164,7 +161,7 @@ TEST_F(JournalTest, ConcurrentSameMessageIsStoredOnceAndEveryoneGetsOneReceipt) 
   EXPECT_EQ(store_->messageCount(), 1);
 }
 
-TEST_F(JournalTest, ManyWritersShareCommitsAndTheChainStaysWhole) {
+TEST_P(JournalTest, ManyWritersShareCommitsAndTheChainStaysWhole) {
   constexpr int kThreads = 16, kEach = 20;
   std::vector<std::thread> threads;
   std::atomic<int> accepted{0};
@@ -188,7 +185,7 @@ TEST_F(JournalTest, ManyWritersShareCommitsAndTheChainStaysWhole) {
   EXPECT_LT(std::stoi(metrics.substr(at + 31)), kThreads * kEach);
 }
 
-TEST_F(JournalTest, AnAnswerMarksItsRequestAnsweredInTheSameTransaction) {
+TEST_P(JournalTest, AnAnswerMarksItsRequestAnsweredInTheSameTransaction) {
   VerifiedMessage req = test::verified("cc.samastipur", request());
   journal_->accept(req, "cc.samastipur");
   VerifiedMessage resp =
@@ -203,7 +200,7 @@ TEST_F(JournalTest, AnAnswerMarksItsRequestAnsweredInTheSameTransaction) {
   EXPECT_EQ(verifyAuditChain(*store_).entries, 3);  // request, response, state change
 }
 
-TEST_F(JournalTest, RefusalsAndStateChangesAreChained) {
+TEST_P(JournalTest, RefusalsAndStateChangesAreChained) {
   VerifiedMessage m = test::verified("cc.samastipur", request());
   journal_->accept(m, "cc.samastipur");
   EXPECT_TRUE(journal_->record({0,
@@ -242,7 +239,7 @@ TEST_F(JournalTest, RefusalsAndStateChangesAreChained) {
   EXPECT_EQ(verifyAuditChain(*store_).brokenSeq, 0);
 }
 
-TEST_F(JournalTest, AFailedWriteStoresNothingAndGivesNoReceipt) {
+TEST_P(JournalTest, AFailedWriteStoresNothingAndGivesNoReceipt) {
   journal_->accept(test::verified("cc.samastipur", request()), "cc.samastipur");
   VerifiedMessage m = test::verified("cc.samastipur", request());
   failing_->failInsert = true;
@@ -260,7 +257,7 @@ TEST_F(JournalTest, AFailedWriteStoresNothingAndGivesNoReceipt) {
   EXPECT_EQ(verifyAuditChain(*store_).entries, 2);
 }
 
-TEST_F(JournalTest, EverythingSurvivesAReopen) {
+TEST_P(JournalTest, EverythingSurvivesAReopen) {
   VerifiedMessage m = test::verified("cc.samastipur", request());
   Journal::Result r = journal_->accept(m, "cc.samastipur");
   close();
@@ -270,7 +267,7 @@ TEST_F(JournalTest, EverythingSurvivesAReopen) {
   EXPECT_EQ(verifyAuditChain(*store_).entries, 1);
 }
 
-TEST_F(JournalTest, InboxIsOldestFirstAfterTheCursor) {
+TEST_P(JournalTest, InboxIsOldestFirstAfterTheCursor) {
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) {
     VerifiedMessage m = test::verified("cc.samastipur", request(i % 2 ? "bank.pnb" : "bank.sbi"));
@@ -285,26 +282,160 @@ TEST_F(JournalTest, InboxIsOldestFirstAfterTheCursor) {
   EXPECT_EQ(rest[0].id, ids[1]);
 }
 
-TEST_F(JournalTest, AuditVerifyNamesAnAlteredEntry) {
+TEST_P(JournalTest, AuditVerifyNamesAnAlteredEntry) {
   for (int i = 0; i < 3; ++i)
     journal_->accept(test::verified("cc.samastipur", request()), "cc.samastipur");
   close();
-  {
-    Poco::Data::SQLite::Connector::registerConnector();
-    Poco::Data::Session s("SQLite", dbPath());
-    s << "UPDATE audit SET outcome = 'accepted ' WHERE seq = 2", now;
-  }
+  db_->execute("UPDATE audit SET outcome = 'accepted ' WHERE seq = 2");
   open();
   AuditCheck check = verifyAuditChain(*store_);
   EXPECT_EQ(check.brokenSeq, 2);
   EXPECT_EQ(check.entries, 1);
 }
 
-TEST_F(JournalTest, DatabaseFileIsReadableOnlyByItsOwner) {
+TEST_P(JournalTest, TwoInstancesOnOneDatabaseStoreEachIdOnceAndKeepOneChain) {
+  // A second store and journal on the same database: another hub instance.
+  std::unique_ptr<Store> otherStore = openStore(db_->url());
+  Metrics otherMetrics;
+  Journal other(*otherStore, hub_, clock_, otherMetrics);
+  std::vector<VerifiedMessage> messages;
+  for (int i = 0; i < 40; ++i) messages.push_back(test::verified("cc.samastipur", request()));
+  // Both instances get every message, at the same time: each is stored once, and every caller
+  // gets the one receipt.
+  std::vector<Journal::Result> here(messages.size(), {Journal::Outcome::Unavailable, {}, 0, {}});
+  std::vector<Journal::Result> there = here;
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    threads.emplace_back([&, i] { here[i] = journal_->accept(messages[i], "cc.samastipur"); });
+    threads.emplace_back([&, i] { there[i] = other.accept(messages[i], "cc.samastipur"); });
+  }
+  for (auto& t : threads) t.join();
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    EXPECT_EQ(here[i].receipt, there[i].receipt) << i;
+    EXPECT_EQ((here[i].outcome == Journal::Outcome::Accepted) +
+                  (there[i].outcome == Journal::Outcome::Accepted),
+              1)
+        << i;
+  }
+  EXPECT_EQ(store_->messageCount(), 40);
+  AuditCheck check = verifyAuditChain(*store_);
+  EXPECT_EQ(check.entries, 40);
+  EXPECT_EQ(check.brokenSeq, 0) << check.why;
+}
+
+TEST_P(JournalTest, AConflictingIdInABatchLeavesTheRestOfTheBatchStored) {
+  std::string payload = request();
+  VerifiedMessage first = test::verified("cc.samastipur", payload);
+  std::string altered = payload;
+  altered.replace(altered.find("45000.00"), 8, "46000.00");
+  VerifiedMessage conflicting = test::verified("cc.samastipur", altered);
+  std::vector<VerifiedMessage> others;
+  for (int i = 0; i < 20; ++i) others.push_back(test::verified("cc.samastipur", request()));
+  // Everything at once, so that the conflict shares group commits with the others.
+  std::vector<Journal::Outcome> outcomes(others.size() + 2, Journal::Outcome::Unavailable);
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] { outcomes[0] = journal_->accept(first, "cc.samastipur").outcome; });
+  threads.emplace_back(
+      [&] { outcomes[1] = journal_->accept(conflicting, "cc.samastipur").outcome; });
+  for (std::size_t i = 0; i < others.size(); ++i)
+    threads.emplace_back(
+        [&, i] { outcomes[i + 2] = journal_->accept(others[i], "cc.samastipur").outcome; });
+  for (auto& t : threads) t.join();
+  // One of the two with the same id is stored, the other is a conflict; the rest all stored.
+  EXPECT_EQ(
+      (outcomes[0] == Journal::Outcome::Accepted) + (outcomes[1] == Journal::Outcome::Accepted), 1);
+  EXPECT_EQ(
+      (outcomes[0] == Journal::Outcome::Conflict) + (outcomes[1] == Journal::Outcome::Conflict), 1);
+  for (std::size_t i = 2; i < outcomes.size(); ++i)
+    EXPECT_EQ(outcomes[i], Journal::Outcome::Accepted) << i;
+  EXPECT_EQ(store_->messageCount(), 21);
+  EXPECT_EQ(verifyAuditChain(*store_).entries, 21);
+}
+
+// Claims are the PostgreSQL back end's: one instance at a time works a delivery.
+TEST_P(JournalTest, ADeliveryIsClaimedByOneInstanceUntilItsLeaseEnds) {
+  VerifiedMessage m = test::verified("cc.samastipur", request());
+  ASSERT_EQ(journal_->accept(m, "cc.samastipur", {}, "probe").outcome, Journal::Outcome::Accepted);
+  const std::string id(m.id());
+  if (GetParam() == "sqlite") {
+    // One process: the delivery engine's own bookkeeping is the claim (store.h).
+    EXPECT_TRUE(store_->claimDelivery(id, "a", 1000, 2000));
+    EXPECT_TRUE(store_->claimDelivery(id, "b", 1000, 2000));
+    return;
+  }
+  std::unique_ptr<Store> other = openStore(db_->url());
+  EXPECT_TRUE(store_->claimDelivery(id, "a", 1000, 2000));
+  EXPECT_FALSE(other->claimDelivery(id, "b", 1500, 2500));  // a holds it
+  EXPECT_TRUE(store_->claimDelivery(id, "a", 1500, 3000));  // a may extend its own
+  std::vector<MessageRecord> pending = other->pendingDeliveries(10);
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].leaseOwner, "a");
+  EXPECT_EQ(pending[0].leaseUntil, 3000);
+  EXPECT_TRUE(other->claimDelivery(id, "b", 3000, 4000));  // a's lease ended: b takes over
+  EXPECT_FALSE(store_->claimDelivery(id, "a", 3500, 4500));
+  // The outcome's write ends the lease; a delivered message is nobody's to claim.
+  ASSERT_TRUE(journal_->write(
+      [&](Journal::Transaction& tx) { tx.store.setDelivery(id, "delivering", 1, "retry", 0); }));
+  EXPECT_TRUE(store_->claimDelivery(id, "a", 3500, 4500));
+  ASSERT_TRUE(journal_->write(
+      [&](Journal::Transaction& tx) { tx.store.setDelivery(id, "delivered", 2, "", 0); }));
+  EXPECT_FALSE(other->claimDelivery(id, "b", 9000, 10000));
+  EXPECT_TRUE(other->pendingDeliveries(10).empty());
+}
+
+// A PostgreSQL server may drop the hub's connections (restart, failover, an administrator):
+// the store opens new ones and carries on.
+class ReconnectTest : public JournalTest {};
+
+TEST_P(ReconnectTest, AfterTheServerDropsEveryConnectionTheStoreCarriesOn) {
+  VerifiedMessage before = test::verified("cc.samastipur", request());
+  ASSERT_EQ(journal_->accept(before, "cc.samastipur").outcome, Journal::Outcome::Accepted);
+  db_->execute(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname ="
+      " current_database() AND pid <> pg_backend_pid()");
+  VerifiedMessage after = test::verified("cc.samastipur", request());
+  Journal::Result r = journal_->accept(after, "cc.samastipur");
+  EXPECT_EQ(r.outcome, Journal::Outcome::Accepted) << r.detail;
+  ASSERT_TRUE(store_->find(std::string(after.id())));
+  EXPECT_EQ(store_->find(std::string(before.id()))->receipt,
+            journal_->accept(before, "cc.samastipur").receipt);
+  EXPECT_EQ(verifyAuditChain(*store_).entries, 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, ReconnectTest, ::testing::Values("postgresql"),
+                         [](const auto& info) { return info.param; });
+
+TEST(StoreUrlTest, BadUrlsAreRefusedWithTheirReasonAndNeverThePassword) {
+  auto failure = [](const std::string& url) {
+    try {
+      openStore(url);
+    } catch (const StoreError& e) {
+      return std::string(e.what());
+    }
+    return std::string("opened");
+  };
+  EXPECT_NE(failure("mysql://hub@127.0.0.1/dx").find("not supported"), std::string::npos);
+  EXPECT_NE(failure("postgresql://hub@127.0.0.1/").find("must name a host and a database"),
+            std::string::npos);
+  // Nothing listens on port 1: the connection fails, and the error names the URL without the
+  // password.
+  std::string refused = failure("postgresql://hub:s3cr3t-pw@127.0.0.1:1/dx?connect_timeout=2");
+  EXPECT_NE(refused.find("cannot open store postgresql://hub:***@127.0.0.1:1/dx"),
+            std::string::npos)
+      << refused;
+  EXPECT_EQ(refused.find("s3cr3t-pw"), std::string::npos) << refused;
+}
+
+TEST(SqliteStoreTest, DatabaseFileIsReadableOnlyByItsOwner) {
+  test::TestDatabase db("sqlite");
+  std::unique_ptr<Store> store = openStore(db.url());
   struct stat st {};
-  ASSERT_EQ(::stat(dbPath().c_str(), &st), 0);
+  ASSERT_EQ(::stat(db.url().substr(7).c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, JournalTest, ::testing::ValuesIn(test::storeBackends()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace dx

@@ -5,10 +5,16 @@
 #include <mutex>
 #include <stdexcept>
 
+#include <Poco/Data/PostgreSQL/Connector.h>
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/Session.h>
+#include <Poco/Data/Statement.h>
+#include <Poco/File.h>
 #include <Poco/TemporaryFile.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+#include <Poco/URI.h>
 
 #include "certificate.h"
 #include "envelope.h"
@@ -125,6 +131,93 @@ std::string liveExample(const std::string& type) {
 std::string envelope(const std::string& type, const std::string& from, const std::string& to,
                      const std::string& body, const std::string& ref, const std::string& caseId) {
   return newEnvelope(type, from, to, body, ref, caseId);
+}
+
+// ---- store back ends
+
+const std::vector<std::string>& storeBackends() {
+  static const std::vector<std::string> kBackends = {"sqlite", "postgresql"};
+  return kBackends;
+}
+
+std::optional<std::string> pgServerUrl() {
+  const char* url = std::getenv("DX_TEST_PG_URL");
+  if (!url || !*url) return std::nullopt;
+  return std::string(url);
+}
+
+namespace {
+
+// A Poco::Data session on the test server's database `db` (its URL's own one when empty).
+Poco::Data::Session pgSession(const std::string& serverUrl, const std::string& db = {}) {
+  static std::once_flag registered;
+  std::call_once(registered, [] { Poco::Data::PostgreSQL::Connector::registerConnector(); });
+  Poco::URI uri(serverUrl);
+  std::string name = db.empty() ? uri.getPath().substr(1) : db;
+  return Poco::Data::Session("PostgreSQL", "host=" + uri.getHost() +
+                                               " port=" + std::to_string(uri.getPort()) +
+                                               " user=" + uri.getUserInfo() + " dbname=" + name);
+}
+
+}  // namespace
+
+TestDatabase::TestDatabase(const std::string& backend) : backend_(backend) {
+  using namespace Poco::Data::Keywords;
+  if (backend == "sqlite") {
+    dir_ = Poco::TemporaryFile::tempName();
+    Poco::File(dir_).createDirectories();
+    url_ = "sqlite:" + dir_ + "/dxhub.db";
+    return;
+  }
+  std::optional<std::string> server = pgServerUrl();
+  if (backend != "postgresql" || !server)
+    throw std::runtime_error("no test database for back end " + backend);
+  name_ = "dxtest_" + newUuid().substr(0, 8) + newUuid().substr(0, 8);
+  pgSession(*server) << "CREATE DATABASE " + name_, now;
+  Poco::URI uri(*server);
+  uri.setPath("/" + name_);
+  url_ = uri.toString();
+}
+
+TestDatabase::~TestDatabase() {
+  using namespace Poco::Data::Keywords;
+  try {
+    if (!dir_.empty()) Poco::File(dir_).remove(true);
+    if (!name_.empty())
+      pgSession(*pgServerUrl()) << "DROP DATABASE " + name_ + " WITH (FORCE)", now;
+  } catch (const std::exception&) {
+    // Left behind in a temporary server or folder: not worth failing a test for.
+  }
+}
+
+namespace {
+// Runs `sql` on the test database; its one integer answer into `*result` when given.
+void runOn(const std::string& backend, const std::string& url, const std::string& name,
+           const std::string& sql, Poco::Int64* result = nullptr) {
+  using namespace Poco::Data::Keywords;
+  auto run = [&](Poco::Data::Session session) {
+    Poco::Data::Statement st(session);
+    st << sql;
+    if (result) st, into(*result);
+    st.execute();
+  };
+  if (backend == "sqlite") {
+    Poco::Data::SQLite::Connector::registerConnector();
+    run(Poco::Data::Session(std::string("SQLite"), url.substr(7)));
+  } else {
+    run(pgSession(*pgServerUrl(), name));
+  }
+}
+}  // namespace
+
+void TestDatabase::execute(const std::string& sql) const {
+  runOn(backend_, url_, name_, sql);
+}
+
+std::int64_t TestDatabase::queryInt(const std::string& sql) const {
+  Poco::Int64 n = 0;
+  runOn(backend_, url_, name_, sql, &n);
+  return n;
 }
 
 }  // namespace dx::test

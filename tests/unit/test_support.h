@@ -1,7 +1,10 @@
 #pragma once
 // Shared by the unit tests: a development PKI made once by certs/make-dev-pki.sh, a config that
 // points at it, and signing helpers.
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "config.h"
 #include "jws.h"
@@ -45,5 +48,38 @@ std::string liveExample(const std::string& type);
 std::string envelope(const std::string& type, const std::string& from, const std::string& to,
                      const std::string& body, const std::string& ref = {},
                      const std::string& caseId = {});
+
+// ---- the store back ends under test
+// Store tests and the hub's integration tests run once per back end: "sqlite" and "postgresql".
+const std::vector<std::string>& storeBackends();
+
+// The PostgreSQL server for tests: $DX_TEST_PG_URL (postgresql://USER@HOST:PORT/DB of a server
+// where the user may create databases). `make test` starts one for the run
+// (scripts/with-postgres.sh) and sets it; run alone, without it, PostgreSQL tests skip and say
+// why (pgSkipReason()).
+std::optional<std::string> pgServerUrl();
+inline const char* pgSkipReason() {
+  return "DX_TEST_PG_URL is not set: `make test` starts PostgreSQL and sets it "
+         "(or run the test under scripts/with-postgres.sh)";
+}
+
+// A database of one's own for a test: a fresh, empty store URL for `backend` ("sqlite": a file
+// in a new temp folder; "postgresql": a new database on pgServerUrl()); removed again by the
+// destructor. Needs pgServerUrl() for PostgreSQL (throws otherwise).
+class TestDatabase {
+ public:
+  explicit TestDatabase(const std::string& backend);
+  ~TestDatabase();
+  TestDatabase(const TestDatabase&) = delete;
+  TestDatabase& operator=(const TestDatabase&) = delete;
+  const std::string& url() const { return url_; }
+  // Runs one SQL statement on it directly, behind the hub's back (to tamper, in tests).
+  void execute(const std::string& sql) const;
+  // The one integer a query answers (e.g. SELECT COUNT(*) …).
+  std::int64_t queryInt(const std::string& sql) const;
+
+ private:
+  std::string backend_, url_, dir_, name_;
+};
 
 }  // namespace dx::test

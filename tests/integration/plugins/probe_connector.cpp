@@ -21,6 +21,7 @@ class ProbeConnector : public dx::Connector {
             {"fail_first", T::Integer, "0", "answer Retry to the first N attempts of each message"},
             {"hang_ms", T::Integer, "60000", "how long `hang` blocks in deliver()"},
             {"record", T::String, R"("")", "file that gets one line per deliver() call"},
+            {"reject_to", T::String, R"("")", "reject every message to this participant"},
             {"fail_start", T::Boolean, "false", "throw from start()"}};
   }
   void start(dx::ConnectorContext&, const dx::ConnectorSettings& s) override {
@@ -29,6 +30,7 @@ class ProbeConnector : public dx::Connector {
     failFirst_ = static_cast<int>(s.integer("fail_first"));
     hangMs_ = s.integer("hang_ms");
     record_ = s.string("record");
+    rejectTo_ = s.string("reject_to");
   }
   void stop() override {}
   dx::DeliveryResult deliver(const dx::Message& m) override {
@@ -41,12 +43,13 @@ class ProbeConnector : public dx::Connector {
     if (mode_ == "hang" && m.type == "freeze.request" && m.to == "bank.sbi")
       std::this_thread::sleep_for(std::chrono::milliseconds(hangMs_));
     if (attempt <= failFirst_) return dx::DeliveryResult::retry("probe: planned failure");
-    if (mode_ == "reject") return dx::DeliveryResult::reject("probe: planned rejection");
+    if (mode_ == "reject" || m.to == rejectTo_)
+      return dx::DeliveryResult::reject("probe: planned rejection");
     return dx::DeliveryResult::delivered();
   }
 
  private:
-  std::string mode_, record_;
+  std::string mode_, record_, rejectTo_;
   int failFirst_ = 0;
   std::int64_t hangMs_ = 0;
   std::mutex mutex_;
