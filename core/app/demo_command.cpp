@@ -518,13 +518,13 @@ int Demo::run() {
 }  // namespace
 
 int demoCommand(int argc, char** argv) {
-  Args args = parse(argc, argv, 2, {"--config", "--dir"}, {"--keep-running"});
+  Args args = parse(argc, argv, 2, {"config", "dir"}, {"keep-running"});
   if (args.help) {
     std::cout << kUsage;
     return 0;
   }
-  Demo demo(args.get("--config", "config/dxhub.json"), args.get("--dir", "var/demo"),
-            args.has("--keep-running"));
+  Demo demo(args.get("config", "config/dxhub.json"), args.get("dir", "var/demo"),
+            args.has("keep-running"));
   try {
     return demo.run();
   } catch (const DemoFailure& e) {

@@ -86,7 +86,7 @@ TEST(ScaleOutTest, TwoInstancesUnderLoadOneKilledDeliverEveryReceiptedMessageOnc
   for (int i = 0; i < 10; ++i) {
     HubProcess& hub = i % 2 ? b : a;
     std::string payload = envelope("freeze.request", "cc.samastipur", "bank.pnb",
-                                   example("freeze.request"), {}, "31509260012345");
+                                   liveExample("freeze.request"), {}, "31509260012345");
     Response r = Client::as(hub.port(), "cc.samastipur")
                      .post("/v1/messages", signer("cc.samastipur").sign(payload));
     ASSERT_EQ(r.status, 202) << r;
