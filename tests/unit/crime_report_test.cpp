@@ -304,7 +304,8 @@ TEST(CrimeReportSvg, IsXmlWithOneBarPerStationAndCategoryWithCases) {
     std::string key = bar->getAttribute("data-station") + " " + bar->getAttribute("data-category") +
                       " " + bar->getAttribute("data-cases");
     EXPECT_TRUE(bars.insert(key).second) << "two bars for " << key;
-    EXPECT_NE(bar->getElementsByTagName("title")->length(), 0u);
+    Poco::AutoPtr<Poco::XML::NodeList> titles = bar->getElementsByTagName("title");
+    EXPECT_NE(titles->length(), 0u);
   }
   EXPECT_EQ(bars, (std::set<std::string>{
                       "ps.samastipur.nagar upi_fraud 2", "ps.samastipur.nagar sim_swap 1",
