@@ -157,7 +157,6 @@ struct Party {
   HttpsClient http;
 };
 
-
 rapidjson::Document parsed(const std::string& text) {
   rapidjson::Document d;
   d.Parse(text.c_str(), text.size());
@@ -213,8 +212,9 @@ std::string Demo::post(Party& p, const std::string& payload, const char* what) {
   auto started = SteadyClock::now();
   HttpResponse r = p.http.post("/v1/messages", "application/jose+json", p.signer.sign(payload));
   double ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - started).count();
-  if (r.status != 202) throw DemoFailure(std::string(what) + ": the hub answered " +
-                                         std::to_string(r.status) + " " + r.body);
+  if (r.status != 202)
+    throw DemoFailure(std::string(what) + ": the hub answered " + std::to_string(r.status) + " " +
+                      r.body);
   std::string id = jsonString(parsed(payload), "id");
   receiptMs_[id] = ms;
   return id;
@@ -232,6 +232,11 @@ void Demo::waitFor(const char* what, Done done) {
 
 void Demo::prepare() {
   std::error_code ec;
+  // The folder is emptied: only one the demo made before (or an empty or new one) may be.
+  if (fs::is_directory(dir_, ec) && !fs::is_empty(dir_, ec) &&
+      !(fs::exists(dir_ + "/dxhub.json") && fs::exists(dir_ + "/hub.log")))
+    throw DemoFailure(dir_ +
+                      " is not empty and not a folder an earlier demo made; give another --dir");
   fs::remove_all(dir_, ec);
   fs::create_directories(dir_ + "/stations");
   config_ = loadConfig(templatePath_);
@@ -239,7 +244,8 @@ void Demo::prepare() {
   if (!fs::exists(pki_ + "/ca.crl")) {
     std::cout << "making the development PKI in " << pki_ << " …\n";
     ChildProcess pki("certs/make-dev-pki.sh", {pki_}, dir_ + "/pki.log");
-    if (pki.wait() != 0) throw DemoFailure("certs/make-dev-pki.sh failed; see " + dir_ + "/pki.log");
+    if (pki.wait() != 0)
+      throw DemoFailure("certs/make-dev-pki.sh failed; see " + dir_ + "/pki.log");
   }
   std::string path = demoConfig(templatePath_, dir_, ports_);
   config_ = loadConfig(path);
@@ -336,8 +342,7 @@ void Demo::waitForTheStory(const std::string& request, const std::string& notice
     int records = 0;
     std::string after = "0";
     for (;;) {
-      rapidjson::Document page =
-          parsed(cc.http.get("/v1/inbox?limit=1000&after=" + after).body);
+      rapidjson::Document page = parsed(cc.http.get("/v1/inbox?limit=1000&after=" + after).body);
       if (!page.HasMember("messages") || page["messages"].Empty()) break;
       for (auto& m : page["messages"].GetArray())
         records += jsonString(m, "type") == "station.record";

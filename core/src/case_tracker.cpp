@@ -62,13 +62,11 @@ CaseTracker::CaseTracker(const HubConfig& config, Store& store, Pipeline& pipeli
   for (const ParticipantConfig& p : config.participants) {
     if (p.role != "cyber_cell") continue;
     if (!Poco::File(p.chaseKey).exists()) {
-      log_.warning("cases: no key for %s at %s; its chase drafts cannot be sent", p.id,
-                   p.chaseKey);
+      log_.warning("cases: no key for %s at %s; its chase drafts cannot be sent", p.id, p.chaseKey);
       continue;
     }
     try {
-      cyberCellSigners_[p.id] =
-          std::make_unique<Signer>(Signer::fromFiles(p.chaseKey, p.certs[0]));
+      cyberCellSigners_[p.id] = std::make_unique<Signer>(Signer::fromFiles(p.chaseKey, p.certs[0]));
     } catch (const std::exception& e) {
       throw std::runtime_error("participant " + p.id + ": chase_key " + p.chaseKey + ": " +
                                e.what());
@@ -76,7 +74,9 @@ CaseTracker::CaseTracker(const HubConfig& config, Store& store, Pipeline& pipeli
   }
 }
 
-CaseTracker::~CaseTracker() { stop(); }
+CaseTracker::~CaseTracker() {
+  stop();
+}
 
 void CaseTracker::start() {
   thread_ = std::thread([this] { run(); });
@@ -144,8 +144,7 @@ void CaseTracker::watchNew() {
       for (const MessageRecord& m : batch) {
         cursor = m.seq;
         if (m.state == "answered") continue;
-        if (std::int64_t deadline = deadlineOf(m, config_))
-          watched_[m.id] = deadline;
+        if (std::int64_t deadline = deadlineOf(m, config_)) watched_[m.id] = deadline;
       }
       if (batch.size() < 500) break;
     }
@@ -180,9 +179,8 @@ bool CaseTracker::escalate(const MessageRecord& about, const std::string& to,
                            const std::string& detail) {
   std::string id = nameUuid("dx:escalation:deadline_passed:" + about.id + ":" + to);
   if (store_.find(id)) return true;
-  std::string jws = hubSigner_.sign(escalationPayload(id, config_.hubId, to, about,
-                                                      "deadline_passed", detail,
-                                                      clock_.unixSeconds()));
+  std::string jws = hubSigner_.sign(escalationPayload(
+      id, config_.hubId, to, about, "deadline_passed", detail, clock_.unixSeconds()));
   Outcome o = pipeline_.submit(jws, "");
   if (o.isProblem() && o.code != "id_conflict") {
     log_.error("cases: escalation about %s to %s refused: %s", about.id, to, o.body);
@@ -248,8 +246,8 @@ FreezeCase CaseTracker::freezeCase(const std::string& caseId) {
 }
 
 std::vector<ChaseDraft> CaseTracker::drafts(const std::string& caseId) {
-  return chaseDrafts(
-      buildFreezeCase(caseId, store_.byCase(caseId), config_, clock_.unixSeconds()), config_);
+  return chaseDrafts(buildFreezeCase(caseId, store_.byCase(caseId), config_, clock_.unixSeconds()),
+                     config_);
 }
 
 Outcome CaseTracker::approve(const std::string& caseId, const std::string& draftId,
@@ -266,8 +264,8 @@ Outcome CaseTracker::approve(const std::string& caseId, const std::string& draft
       if (sent) return {200, "duplicate", sent->receipt, d.id, "freeze.request"};
     }
     if (d.status == "covered")
-      return problem({"draft_not_pending", "request " + d.coveredBy +
-                                               " already asks this account for this money"});
+      return problem({"draft_not_pending",
+                      "request " + d.coveredBy + " already asks this account for this money"});
     if (d.status == "unroutable")
       return problem({"draft_not_pending", "no bank in the config has the IFSC prefix " +
                                                d.ifsc.substr(0, 4) + "; ask the bank directly"});

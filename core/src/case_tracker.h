@@ -89,7 +89,7 @@ class CaseTracker {
   bool caughtUp_ = false;
   std::map<std::string, std::int64_t> watched_;  // unanswered request or notice → deadline
   std::map<std::string, std::int64_t> cursors_;  // type → last seq looked at
-  std::mutex indexMutex_;  // guards the account index
+  std::mutex indexMutex_;                        // guards the account index
   std::map<std::string, std::set<std::string>> casesByAccount_;  // "number/ifsc" → cases
   std::int64_t accountCursor_ = 0;
   std::thread thread_;

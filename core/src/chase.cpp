@@ -89,9 +89,10 @@ std::string chaseRequestPayload(const ChaseDraft& d, const HubConfig& config, st
   w.StartObject();
   // A transfer's UTR is its reference; without one, the bank finds it by the sending bank's
   // reference to the response it came from.
-  field(w, "ref", d.transactionRef.empty() ? "DX-" + d.parentResponse.substr(0, 8) + "-" +
-                                                 std::to_string(d.outflow)
-                                           : d.transactionRef);
+  field(w, "ref",
+        d.transactionRef.empty()
+            ? "DX-" + d.parentResponse.substr(0, 8) + "-" + std::to_string(d.outflow)
+            : d.transactionRef);
   field(w, "amount", formatMoney(d.transferred));
   field(w, "at", d.transactionAt);
   field(w, "channel", "OTHER");

@@ -17,7 +17,7 @@
 namespace dx {
 
 struct ChaseDraft {
-  std::string id;  // the id the request will have
+  std::string id;                       // the id the request will have
   std::string caseId, cyberCell, bank;  // bank "" when no configured bank has the IFSC's prefix
   std::string parentRequest, parentResponse;
   int outflow = -1;  // index in the parent response's outflows
@@ -36,8 +36,7 @@ struct ChaseDraft {
 std::vector<ChaseDraft> chaseDrafts(const FreezeCase& c, const HubConfig& config);
 
 // The envelope (JSON text) of the freeze.request a draft becomes, created at `now`.
-std::string chaseRequestPayload(const ChaseDraft& draft, const HubConfig& config,
-                                std::int64_t now);
+std::string chaseRequestPayload(const ChaseDraft& draft, const HubConfig& config, std::int64_t now);
 
 // The drafts as the API lists them (account numbers masked).
 std::string chaseDraftsJson(const std::vector<ChaseDraft>& drafts, const std::string& caseId);

@@ -39,7 +39,9 @@ ChildProcess::ChildProcess(const std::string& program, const std::vector<std::st
   }
 }
 
-ChildProcess::~ChildProcess() { stop(); }
+ChildProcess::~ChildProcess() {
+  stop();
+}
 
 bool ChildProcess::running() {
   if (pid_ <= 0) return false;
@@ -49,7 +51,9 @@ bool ChildProcess::running() {
 }
 
 namespace {
-int exitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+int exitCode(int status) {
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
 }  // namespace
 
 int ChildProcess::wait() {

@@ -15,7 +15,7 @@ class ChildProcess {
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
-  int stop();  // exit status (128 + signal when a signal ended it; -1 when it had to be killed)
+  int stop();      // exit status (128 + signal when a signal ended it; -1 when it had to be killed)
   int wait();      // waits for it to exit by itself; its exit status as stop() gives it
   bool running();  // false once it has exited (reaped)
   pid_t pid() const { return pid_; }

@@ -31,7 +31,9 @@ std::string compactJson(const rapidjson::Value& v) {
   return {buf.GetString(), buf.GetSize()};
 }
 
-std::int64_t unixOf(const std::string& rfc3339) { return parseRfc3339(rfc3339).value_or(0); }
+std::int64_t unixOf(const std::string& rfc3339) {
+  return parseRfc3339(rfc3339).value_or(0);
+}
 
 FreezeNode requestNode(const MessageRecord& m, const rapidjson::Value& body,
                        const HubConfig& config) {
@@ -89,8 +91,9 @@ void trace(FreezeNode& node) {
   FreezeAnswer& a = *node.answer;
   std::vector<Outflow*> byTime;
   for (Outflow& o : a.outflows) byTime.push_back(&o);
-  std::stable_sort(byTime.begin(), byTime.end(),
-                   [](const Outflow* x, const Outflow* y) { return unixOf(x->at) < unixOf(y->at); });
+  std::stable_sort(byTime.begin(), byTime.end(), [](const Outflow* x, const Outflow* y) {
+    return unixOf(x->at) < unixOf(y->at);
+  });
   Paise remaining = std::max<Paise>(0, node.amount - a.held);
   for (Outflow* o : byTime) {
     o->traced = std::min(o->amount, remaining);
@@ -114,8 +117,8 @@ void linkToParent(FreezeCase& c, FreezeNode& child) {
     for (std::size_t i = 0; i < p.answer->outflows.size(); ++i) {
       Outflow& o = p.answer->outflows[i];
       if (o.kind != "transfer" || !o.chasedBy.empty() || !sameAccount(child, o)) continue;
-      bool carries = std::find(child.transactionRefs.begin(), child.transactionRefs.end(),
-                               o.ref) != child.transactionRefs.end();
+      bool carries = std::find(child.transactionRefs.begin(), child.transactionRefs.end(), o.ref) !=
+                     child.transactionRefs.end();
       if (!best || carries) {
         best = &o;
         bestParent = &p;
@@ -147,9 +150,8 @@ const FreezeNode* FreezeCase::requestFor(const std::string& accountNumber, const
                                          const std::string& ref) const {
   for (const FreezeNode& n : requests) {
     if (n.accountNumber != accountNumber || n.ifsc != ifsc) continue;
-    if (ref.empty() ||
-        std::find(n.transactionRefs.begin(), n.transactionRefs.end(), ref) !=
-            n.transactionRefs.end())
+    if (ref.empty() || std::find(n.transactionRefs.begin(), n.transactionRefs.end(), ref) !=
+                           n.transactionRefs.end())
       return &n;
   }
   return nullptr;
@@ -235,7 +237,9 @@ void field(JsonWriter& w, const char* key, const std::string& value) {
   w.String(value);
 }
 
-void moneyField(JsonWriter& w, const char* key, Paise value) { field(w, key, formatMoney(value)); }
+void moneyField(JsonWriter& w, const char* key, Paise value) {
+  field(w, key, formatMoney(value));
+}
 
 void writeNode(JsonWriter& w, const FreezeCase& c, const FreezeNode& n, const HubConfig& config) {
   w.StartObject();

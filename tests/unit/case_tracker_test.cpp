@@ -47,10 +47,11 @@ class CaseTrackerTest : public ::testing::Test {
   }
   void openTracker() {
     tracker_.reset();
-    tracker_ =
-        std::make_unique<CaseTracker>(config_, *store_, *pipeline_, hub_, clock_, log_);
-    pipeline_->setTracking([t = tracker_.get()](const std::string& type, const std::string& id,
-                                                const std::string& c) { t->accepted(type, id, c); });
+    tracker_ = std::make_unique<CaseTracker>(config_, *store_, *pipeline_, hub_, clock_, log_);
+    pipeline_->setTracking(
+        [t = tracker_.get()](const std::string& type, const std::string& id, const std::string& c) {
+          t->accepted(type, id, c);
+        });
   }
   void setChase(const std::string& mode) {
     for (ParticipantConfig& p : config_.participants)
@@ -63,11 +64,10 @@ class CaseTrackerTest : public ::testing::Test {
                    const std::string& body, const std::string& ref = {},
                    const std::string& caseId = kCase) {
     std::string id = newUuid();
-    std::string payload = R"({"id":")" + id + R"(","type":")" + type + R"(","from":")" + from +
-                          R"(","to":")" + to + R"(","created":")" +
-                          formatRfc3339(clock_.unixSeconds()) + R"(","case":")" + caseId + "\"" +
-                          (ref.empty() ? "" : R"(,"ref":")" + ref + "\"") + R"(,"body":)" +
-                          body + "}";
+    std::string payload =
+        R"({"id":")" + id + R"(","type":")" + type + R"(","from":")" + from + R"(","to":")" + to +
+        R"(","created":")" + formatRfc3339(clock_.unixSeconds()) + R"(","case":")" + caseId + "\"" +
+        (ref.empty() ? "" : R"(,"ref":")" + ref + "\"") + R"(,"body":)" + body + "}";
     Outcome o = pipeline_->submit(test::signer(from).sign(payload), from);
     EXPECT_EQ(o.status, 202) << o.body;
     return id;
@@ -92,8 +92,8 @@ class CaseTrackerTest : public ::testing::Test {
   static std::string transfer(const std::string& amount, const std::string& at,
                               const std::string& utr, const std::string& number,
                               const std::string& ifsc) {
-    return R"({"kind":"transfer","amount":")" + amount + R"(","at":")" + at + R"(","ref":")" +
-           utr + R"(","account":{"number":")" + number + R"(","ifsc":")" + ifsc + R"("}})";
+    return R"({"kind":"transfer","amount":")" + amount + R"(","at":")" + at + R"(","ref":")" + utr +
+           R"(","account":{"number":")" + number + R"(","ifsc":")" + ifsc + R"("}})";
   }
   static std::string atm(const std::string& amount, const std::string& at) {
     return R"({"kind":"atm","amount":")" + amount + R"(","at":")" + at +
@@ -115,9 +115,7 @@ class CaseTrackerTest : public ::testing::Test {
          req);
     return req;
   }
-  std::vector<MessageRecord> ofType(const std::string& type) {
-    return store_->byType(type, 0, -1);
-  }
+  std::vector<MessageRecord> ofType(const std::string& type) { return store_->byType(type, 0, -1); }
   static Paise paise(const char* rupees) { return *parseMoney(rupees); }
 
   static constexpr const char* kCase = "31509260012345";
@@ -152,7 +150,7 @@ TEST(NameUuid, IsStableAndAValidUuid) {
   EXPECT_NE(nameUuid("dx:chase:a:1"), nameUuid("dx:chase:a:2"));
   std::string id = nameUuid("x");
   ASSERT_EQ(id.size(), 36u);
-  EXPECT_EQ(id[14], '8');  // version 8
+  EXPECT_EQ(id[14], '8');                                          // version 8
   EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos);  // RFC 9562 variant
 }
 
@@ -235,11 +233,11 @@ TEST_F(CaseTrackerTest, TheChaseNeverAsksMoreThanIsStillDisputedOnTheBranch) {
   // the HDFC transfer; the later PNB transfer carries none of it.
   post("freeze.response", "bank.sbi", "cc.samastipur",
        response("partially_held", "40000.00",
-                transfer("10000.00", "2026-10-06T10:11:40+05:30", "629812399017",
-                         "0123456789012", "PUNB0012300") +
+                transfer("10000.00", "2026-10-06T10:11:40+05:30", "629812399017", "0123456789012",
+                         "PUNB0012300") +
                     "," +
-                    transfer("18000.00", "2026-10-06T10:09:02+05:30", "629812399001",
-                             "50100011122", "HDFC0000123")),
+                    transfer("18000.00", "2026-10-06T10:09:02+05:30", "629812399001", "50100011122",
+                             "HDFC0000123")),
        req);
   tracker_->tick();
   std::vector<MessageRecord> requests = ofType("freeze.request");
@@ -285,14 +283,14 @@ TEST_F(CaseTrackerTest, ATreeIsTheSameWhateverOrderItsMessagesArrive) {
                          "HDFC0000123")),
        req);
   std::vector<MessageRecord> messages = store_->byCase(kCase);
-  std::string expected = freezeCaseJson(
-      buildFreezeCase(kCase, messages, config_, clock_.unixSeconds()), config_);
+  std::string expected =
+      freezeCaseJson(buildFreezeCase(kCase, messages, config_, clock_.unixSeconds()), config_);
   std::mt19937 shuffle(7);
   for (int i = 0; i < 5; ++i) {
     std::shuffle(messages.begin(), messages.end(), shuffle);
-    EXPECT_EQ(freezeCaseJson(buildFreezeCase(kCase, messages, config_, clock_.unixSeconds()),
-                             config_),
-              expected);
+    EXPECT_EQ(
+        freezeCaseJson(buildFreezeCase(kCase, messages, config_, clock_.unixSeconds()), config_),
+        expected);
   }
   FreezeCase c = buildFreezeCase(kCase, messages, config_, clock_.unixSeconds());
   EXPECT_EQ(c.find(l2)->parent, req);
