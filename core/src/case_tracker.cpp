@@ -91,13 +91,13 @@ void CaseTracker::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void CaseTracker::accepted(const std::string& type, const std::string& id,
-                           const std::string& caseId) {
-  (void)id;
-  if (type != "freeze.response" && type != "freeze.request" && type != "notice.awareness") return;
+void CaseTracker::accepted(const std::string& type, const std::string& caseId) {
+  // Only a response calls for work at once (the chase); requests and notices are picked up by
+  // the next pass, within a second.
+  if (type != "freeze.response") return;
   {
     std::lock_guard lock(mutex_);
-    if (type == "freeze.response") toChase_.insert(caseId);
+    toChase_.insert(caseId);
   }
   wake_.notify_all();
 }

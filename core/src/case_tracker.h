@@ -47,8 +47,8 @@ class CaseTracker {
 
   void start();  // the thread; the first pass also catches up on what arrived while stopped
   void stop();
-  // The pipeline accepted a message: an answer closes a deadline, a response may call for chasing.
-  void accepted(const std::string& type, const std::string& id, const std::string& caseId);
+  // The pipeline accepted a message of `type` in `caseId`: a response may call for chasing.
+  void accepted(const std::string& type, const std::string& caseId);
   // One pass (what the thread does each second); public so tests can drive it with their clock.
   void tick();
 

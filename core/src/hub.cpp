@@ -52,9 +52,10 @@ void StoreSubsystem::uninitialize() {
   s_.store.reset();
 }
 
-std::string escalationPayload(const std::string& id, const std::string& hubId, const std::string& to,
-                              const MessageRecord& about, const std::string& reason,
-                              const std::string& detail, std::int64_t unixSeconds) {
+std::string escalationPayload(const std::string& id, const std::string& hubId,
+                              const std::string& to, const MessageRecord& about,
+                              const std::string& reason, const std::string& detail,
+                              std::int64_t unixSeconds) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   auto field = [&](const char* k, const std::string& v) {
@@ -84,8 +85,8 @@ void ConnectorSubsystem::initialize(Poco::Util::Application&) {
   auto escalate = [&s = s_](const MessageRecord& m, const std::string& reason,
                             const std::string& detail) {
     std::string id = nameUuid("dx:escalation:" + reason + ":" + m.id + ":" + m.from);
-    std::string jws = s.hubSigner->sign(escalationPayload(id, s.config.hubId, m.from, m, reason,
-                                                          detail, s.clock->unixSeconds()));
+    std::string jws = s.hubSigner->sign(
+        escalationPayload(id, s.config.hubId, m.from, m, reason, detail, s.clock->unixSeconds()));
     Outcome o = s.pipeline->submit(jws, "");
     if (o.isProblem() && o.code != "id_conflict")  // id_conflict: sent before (a restart)
       s.log->error("escalation about %s to %s refused: %s", m.id, m.from, o.body);
@@ -131,11 +132,9 @@ void ConnectorSubsystem::uninitialize() {
 void CasesSubsystem::initialize(Poco::Util::Application&) {
   s_.cases = std::make_unique<CaseTracker>(s_.config, *s_.store, *s_.pipeline, *s_.hubSigner,
                                            *s_.clock, *s_.log);
-  s_.pipeline->setTracking([cases = s_.cases.get()](const std::string& type,
-                                                    const std::string& id,
-                                                    const std::string& caseId) {
-    cases->accepted(type, id, caseId);
-  });
+  s_.pipeline->setTracking(
+      [cases = s_.cases.get()](const std::string& type, const std::string& /*id*/,
+                               const std::string& caseId) { cases->accepted(type, caseId); });
   s_.cases->start();
 }
 

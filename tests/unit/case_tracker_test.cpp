@@ -48,10 +48,8 @@ class CaseTrackerTest : public ::testing::Test {
   void openTracker() {
     tracker_.reset();
     tracker_ = std::make_unique<CaseTracker>(config_, *store_, *pipeline_, hub_, clock_, log_);
-    pipeline_->setTracking(
-        [t = tracker_.get()](const std::string& type, const std::string& id, const std::string& c) {
-          t->accepted(type, id, c);
-        });
+    pipeline_->setTracking([t = tracker_.get()](const std::string& type, const std::string& /*id*/,
+                                                const std::string& c) { t->accepted(type, c); });
   }
   void setChase(const std::string& mode) {
     for (ParticipantConfig& p : config_.participants)
