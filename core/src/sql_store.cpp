@@ -16,12 +16,15 @@
 #include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Data/Session.h>
 #include <Poco/Data/Statement.h>
 #include <Poco/URI.h>
 
 #include "audit.h"
+#include "sqlite_statement.h"
 #include "store.h"
+#include "wal_checkpointer.h"
 
 namespace dx {
 
@@ -113,6 +116,11 @@ const std::vector<Migration>& migrations() {
       {5,
        {"ALTER TABLE messages ADD COLUMN lease_owner VARCHAR(128) NOT NULL DEFAULT ''",
         "ALTER TABLE messages ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0"}},
+      // Most messages answer nothing (requests, records, notices): an index of every empty
+      // `ref` cost a write per message and served no query.
+      {6,
+       {"DROP INDEX messages_by_ref",
+        "CREATE INDEX messages_by_ref ON messages (ref, seq) WHERE ref <> ''"}},
   };
   return kMigrations;
 }
@@ -150,6 +158,54 @@ MessageRecord messageAt(RecordSet& rs, std::size_t row) {
   return m;
 }
 
+// The statements every message runs, in one text for Poco::Data (PostgreSQL) and for the SQLite
+// statements compiled once (SqliteStatement).
+const std::string kFindById = "SELECT " + kMessageColumns + " FROM messages WHERE id = ?";
+const std::string kNextPending = "SELECT " + kPendingColumns +
+                                 " FROM messages WHERE recipient = ? AND seq > ? AND " + kPending +
+                                 " ORDER BY seq LIMIT 1";
+// A unique id, not a lookup first: another instance may insert the same id at the same time,
+// and a conflict must not abort the rest of the group commit.
+const std::string kInsertMessage = "INSERT INTO messages (" + kMessageColumns +
+                                   ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                                   " ?) ON CONFLICT (id) DO NOTHING";
+const std::string kInsertAudit =
+    "INSERT INTO audit (seq, at, event, message_id, digest, sender, recipient, type, outcome,"
+    " client, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const std::string kFindDigest = "SELECT digest, receipt FROM messages WHERE id = ?";
+const std::string kAuditHead = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
+const std::string kSetState = "UPDATE messages SET state = ?, last_error = ? WHERE id = ?";
+// An answer that arrived while the request was being delivered keeps it "answered".
+const std::string kSetDelivery =
+    "UPDATE messages SET state = CASE WHEN state = 'answered' THEN state ELSE ? END,"
+    " attempts = ?, last_error = ?, next_attempt_at = ?, lease_owner = '', lease_until = 0"
+    " WHERE id = ?";
+
+// A message row (kMessageColumns) of a compiled SQLite statement.
+MessageRecord messageAt(const SqliteStatement::Run& r) {
+  MessageRecord m;
+  m.seq = r.int64(0);
+  m.id = r.text(1);
+  m.type = r.text(2);
+  m.from = r.text(3);
+  m.to = r.text(4);
+  m.ref = r.text(5);
+  m.caseId = r.text(6);
+  m.created = r.text(7);
+  m.acceptedAt = r.text(8);
+  m.digest = r.text(9);
+  m.jws = r.text(10);
+  m.receipt = r.text(11);
+  m.state = r.text(12);
+  m.attempts = static_cast<int>(r.int64(13));
+  m.lastError = r.text(14);
+  m.connector = r.text(15);
+  m.nextAttemptAt = r.int64(16);
+  m.leaseOwner = r.text(17);
+  m.leaseUntil = r.int64(18);
+  return m;
+}
+
 // Binds every column of a message row to `m` (for prepared SELECTs of kMessageColumns).
 void intoMessage(Statement& st, MessageRecord& m) {
   st, into(m.seq), into(m.id), into(m.type), into(m.from), into(m.to), into(m.ref), into(m.caseId),
@@ -164,41 +220,45 @@ void intoPending(Statement& st, MessageRecord& m) {
       into(m.leaseOwner), into(m.leaseUntil);
 }
 
-// A reader connection with the lookups every POST and every delivery make prepared once
-// (compiling SQL costs more than running it).
+// A reader connection with the lookups every POST and every delivery make compiled once
+// (compiling SQL costs more than running it): on SQLite as SqliteStatements, on PostgreSQL as
+// Poco statements.
 struct Reader {
   explicit Reader(const Backend& b)
       : session(b.connector, b.connection),
         findById(session),
         nextPending(session),
         claim(session) {
-    if (b.postgres)
-      // A reader's only writes are delivery claims: a lease lost in a crash is simply gone, so
-      // they need not wait for an fsync.
-      session << "SET synchronous_commit TO off", now;
-    else
+    if (!b.postgres) {
       session << "PRAGMA busy_timeout=10000", now;
-    findById << b.sql("SELECT " + kMessageColumns + " FROM messages WHERE id = ?"), use(id);
+      sqlite3* db = Poco::Data::SQLite::Utility::dbHandle(session);
+      sqliteFindById = std::make_unique<SqliteStatement>(db, kFindById);
+      sqliteNextPending = std::make_unique<SqliteStatement>(db, kNextPending);
+      return;
+    }
+    // A reader's only writes are delivery claims: a lease lost in a crash is simply gone, so
+    // they need not wait for an fsync.
+    session << "SET synchronous_commit TO off", now;
+    findById << b.sql(kFindById), use(id);
     intoMessage(findById, row);
     // The delivery engine asks this after every delivery to a recipient.
-    nextPending << b.sql("SELECT " + kPendingColumns + " FROM messages WHERE recipient = ? AND" +
-                         " seq > ? AND " + kPending + " ORDER BY seq LIMIT 1"),
-        use(recipient), use(afterSeq);
+    nextPending << b.sql(kNextPending), use(recipient), use(afterSeq);
     intoPending(nextPending, row);
-    if (b.postgres)
-      // The row is locked for this statement; SKIP LOCKED: if another instance is claiming or
-      // settling it right now, it is theirs, and nobody waits.
-      claim << b.sql(
-          "UPDATE messages SET lease_owner = ?, lease_until = ? WHERE id = ("
-          "SELECT id FROM messages WHERE id = ? AND " +
-          kPending + " AND (lease_until <= ? OR lease_owner = ?) FOR UPDATE SKIP LOCKED)"),
-          use(owner), use(leaseUntil), use(id), use(nowMs), use(owner);
+    // The row is locked for this statement; SKIP LOCKED: if another instance is claiming or
+    // settling it right now, it is theirs, and nobody waits.
+    claim << b.sql(
+        "UPDATE messages SET lease_owner = ?, lease_until = ? WHERE id = ("
+        "SELECT id FROM messages WHERE id = ? AND " +
+        kPending + " AND (lease_until <= ? OR lease_owner = ?) FOR UPDATE SKIP LOCKED)"),
+        use(owner), use(leaseUntil), use(id), use(nowMs), use(owner);
   }
   Session session;
   std::string id, recipient, owner;
   Poco::Int64 afterSeq = 0, nowMs = 0, leaseUntil = 0;
   MessageRecord row;
   Statement findById, nextPending, claim;
+  // SQLite only; declared after `session`, so finalized before it closes.
+  std::unique_ptr<SqliteStatement> sqliteFindById, sqliteNextPending;
 };
 
 // Reader connections: a fixed few, lent out and waited for (reads are short), so no request
@@ -276,6 +336,7 @@ class SqlStore : public Store {
 
   void begin() override {
     guarded("begin", [&] {
+      if (sqlite_) return (void)sqlite_->begin.run().execute();
       try {
         *writer_ << b_.beginSql(), now;
       } catch (const Poco::Exception&) {
@@ -290,7 +351,10 @@ class SqlStore : public Store {
     });
   }
   void commit() override {
-    guarded("commit", [&] { *writer_ << "COMMIT", now; });
+    guarded("commit", [&] {
+      if (sqlite_) return (void)sqlite_->commit.run().execute();
+      *writer_ << "COMMIT", now;
+    });
   }
   void rollback() override {
     try {
@@ -303,12 +367,17 @@ class SqlStore : public Store {
   AuditHead auditHead() override {
     return guarded("audit head", [&] {
       AuditHead head{0, kEmptyAuditHash};
+      if (sqlite_) {
+        SqliteStatement::Run r = sqlite_->auditHead.run();
+        if (r.step()) head = {r.int64(0), r.text(1)};
+        return head;
+      }
       // Several instances append to one chain: the first to lock the head holds it until its
       // transaction ends, and reads the head the one before it committed. (SQLite's write lock,
       // taken by BEGIN IMMEDIATE, already is this lock.)
       if (b_.postgres) *writer_ << "SELECT pg_advisory_xact_lock(" << kAuditLock << ")", now;
       Statement st(*writer_);
-      st << "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", now;
+      st << kAuditHead, now;
       RecordSet rs(st);
       if (rs.rowCount() > 0) {
         head.seq = rs.value(0, 0).convert<Poco::Int64>();
@@ -320,6 +389,14 @@ class SqlStore : public Store {
 
   void appendAudit(const AuditEntry& entry) override {
     guarded("audit append", [&] {
+      if (sqlite_) {
+        const AuditEntry& e = entry;
+        sqlite_->insertAudit.run()
+            .bindAll(e.seq, e.at, e.event, e.messageId, e.digest, e.from, e.to, e.type, e.outcome,
+                     e.client, e.hash)
+            .execute();
+        return;
+      }
       audit_ = entry;
       insertAudit_->execute();
     });
@@ -327,6 +404,12 @@ class SqlStore : public Store {
 
   bool insertMessage(const MessageRecord& m) override {
     return guarded("message insert", [&] {
+      if (sqlite_)
+        return sqlite_->insertMessage.run()
+                   .bindAll(m.seq, m.id, m.type, m.from, m.to, m.ref, m.caseId, m.created,
+                            m.acceptedAt, m.digest, m.jws, m.receipt, m.state, m.attempts,
+                            m.lastError, m.connector, m.nextAttemptAt, m.leaseOwner, m.leaseUntil)
+                   .execute() > 0;
       row_ = m;
       return insertMessage_->execute() > 0;
     });
@@ -335,27 +418,32 @@ class SqlStore : public Store {
   void setState(const std::string& id, const std::string& state,
                 const std::string& lastError) override {
     guarded("state change", [&] {
-      *writer_ << b_.sql("UPDATE messages SET state = ?, last_error = ? WHERE id = ?"), bind(state),
-          bind(lastError), bind(id), now;
+      if (sqlite_) return (void)sqlite_->setState.run().bindAll(state, lastError, id).execute();
+      *writer_ << b_.sql(kSetState), bind(state), bind(lastError), bind(id), now;
     });
   }
 
   void setDelivery(const std::string& id, const std::string& state, int attempts,
                    const std::string& lastError, std::int64_t nextAttemptAt) override {
     guarded("delivery update", [&] {
+      if (sqlite_)
+        return (void)sqlite_->setDelivery.run()
+            .bindAll(state, attempts, lastError, nextAttemptAt, id)
+            .execute();
       Poco::Int64 next = nextAttemptAt;
-      // An answer that arrived while the request was being delivered keeps it "answered".
-      *writer_ << b_.sql(
-          "UPDATE messages SET state = CASE WHEN state = 'answered' THEN state ELSE ?"
-          " END, attempts = ?, last_error = ?, next_attempt_at = ?, lease_owner = '',"
-          " lease_until = 0 WHERE id = ?"),
-          bind(state), bind(attempts), bind(lastError), bind(next), bind(id), now;
+      *writer_ << b_.sql(kSetDelivery), bind(state), bind(attempts), bind(lastError), bind(next),
+          bind(id), now;
     });
   }
 
   std::optional<std::pair<std::string, std::string>> writerFindDigest(
       const std::string& id) override {
     return guarded("dedupe lookup", [&]() -> std::optional<std::pair<std::string, std::string>> {
+      if (sqlite_) {
+        SqliteStatement::Run r = sqlite_->findDigest.run();
+        if (!r.bindAll(id).step()) return std::nullopt;
+        return std::make_pair(r.text(0), r.text(1));
+      }
       lookupId_ = id;
       foundDigest_.clear();
       foundReceipt_.clear();
@@ -366,6 +454,11 @@ class SqlStore : public Store {
 
   std::optional<MessageRecord> find(const std::string& id) override {
     return read("message lookup", [&](ReaderPool::Lease& reader) -> std::optional<MessageRecord> {
+      if (reader->sqliteFindById) {
+        SqliteStatement::Run r = reader->sqliteFindById->run();
+        if (!r.bindAll(id).step()) return std::nullopt;
+        return messageAt(r);
+      }
       reader->id = id;
       reader->row = MessageRecord{};
       if (reader->findById.execute() == 0) return std::nullopt;
@@ -426,6 +519,19 @@ class SqlStore : public Store {
                                               std::int64_t afterSeq) override {
     return read("next pending delivery",
                 [&](ReaderPool::Lease& reader) -> std::optional<MessageRecord> {
+                  if (reader->sqliteNextPending) {
+                    SqliteStatement::Run r = reader->sqliteNextPending->run();
+                    if (!r.bindAll(recipient, afterSeq).step()) return std::nullopt;
+                    MessageRecord m;
+                    m.seq = r.int64(0);
+                    m.id = r.text(1);
+                    m.to = r.text(2);
+                    m.connector = r.text(3);
+                    m.nextAttemptAt = r.int64(4);
+                    m.leaseOwner = r.text(5);
+                    m.leaseUntil = r.int64(6);
+                    return m;
+                  }
                   reader->recipient = recipient;
                   reader->afterSeq = afterSeq;
                   reader->row = MessageRecord{};
@@ -438,7 +544,7 @@ class SqlStore : public Store {
     return read("replies", [&](ReaderPool::Lease& lease) {
       Session& s = *lease;
       std::vector<std::string> ids;
-      s << b_.sql("SELECT id FROM messages WHERE ref = ? ORDER BY seq"), bind(id), into(ids), now;
+      s << b_.sql("SELECT id FROM messages WHERE ref = ? AND ref <> '' ORDER BY seq"), bind(id), into(ids), now;
       return ids;
     });
   }
@@ -538,7 +644,8 @@ class SqlStore : public Store {
   }
 
   void openWriter() {
-    insertMessage_.reset();  // statements of the old session go first
+    sqlite_.reset();  // statements of the old session go first
+    insertMessage_.reset();
     insertAudit_.reset();
     findDigest_.reset();
     writer_ = std::make_unique<Session>(b_.connector, b_.connection);
@@ -583,28 +690,41 @@ class SqlStore : public Store {
   }
 
   void prepare() {
+    if (!b_.postgres) {
+      sqlite_ = std::make_unique<SqliteWriter>(Poco::Data::SQLite::Utility::dbHandle(*writer_),
+                                               b_.connection);
+      return;
+    }
     insertMessage_ = std::make_unique<Statement>(*writer_);
-    // A unique id, not a lookup first: another instance may insert the same id at the same
-    // time, and a conflict must not abort the rest of the group commit.
-    *insertMessage_ << b_.sql("INSERT INTO messages (" + kMessageColumns +
-                              ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                              " ON CONFLICT (id) DO NOTHING"),
-        use(row_.seq), use(row_.id), use(row_.type), use(row_.from), use(row_.to), use(row_.ref),
-        use(row_.caseId), use(row_.created), use(row_.acceptedAt), use(row_.digest), use(row_.jws),
-        use(row_.receipt), use(row_.state), use(row_.attempts), use(row_.lastError),
-        use(row_.connector), use(row_.nextAttemptAt), use(row_.leaseOwner), use(row_.leaseUntil);
+    *insertMessage_ << b_.sql(kInsertMessage), use(row_.seq), use(row_.id), use(row_.type),
+        use(row_.from), use(row_.to), use(row_.ref), use(row_.caseId), use(row_.created),
+        use(row_.acceptedAt), use(row_.digest), use(row_.jws), use(row_.receipt), use(row_.state),
+        use(row_.attempts), use(row_.lastError), use(row_.connector), use(row_.nextAttemptAt),
+        use(row_.leaseOwner), use(row_.leaseUntil);
     insertAudit_ = std::make_unique<Statement>(*writer_);
-    *insertAudit_ << b_.sql(
-        "INSERT INTO audit (seq, at, event, message_id, digest, sender,"
-        " recipient, type, outcome, client, hash)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-        use(audit_.seq), use(audit_.at), use(audit_.event), use(audit_.messageId),
-        use(audit_.digest), use(audit_.from), use(audit_.to), use(audit_.type), use(audit_.outcome),
-        use(audit_.client), use(audit_.hash);
+    *insertAudit_ << b_.sql(kInsertAudit), use(audit_.seq), use(audit_.at), use(audit_.event),
+        use(audit_.messageId), use(audit_.digest), use(audit_.from), use(audit_.to),
+        use(audit_.type), use(audit_.outcome), use(audit_.client), use(audit_.hash);
     findDigest_ = std::make_unique<Statement>(*writer_);
-    *findDigest_ << b_.sql("SELECT digest, receipt FROM messages WHERE id = ?"), use(lookupId_),
-        into(foundDigest_), into(foundReceipt_);
+    *findDigest_ << b_.sql(kFindDigest), use(lookupId_), into(foundDigest_), into(foundReceipt_);
   }
+
+  // The writer's statements on SQLite, compiled once, and its WAL checkpoints.
+  struct SqliteWriter {
+    SqliteWriter(sqlite3* db, const std::string& file)
+        : checkpointer(db, file),
+          begin(db, "BEGIN IMMEDIATE"),
+          commit(db, "COMMIT"),
+          auditHead(db, kAuditHead),
+          insertMessage(db, kInsertMessage),
+          insertAudit(db, kInsertAudit),
+          findDigest(db, kFindDigest),
+          setState(db, kSetState),
+          setDelivery(db, kSetDelivery) {}
+    WalCheckpointer checkpointer;
+    SqliteStatement begin, commit, auditHead, insertMessage, insertAudit, findDigest, setState,
+        setDelivery;
+  };
 
   Backend b_;
   std::unique_ptr<Session> writer_;
@@ -613,7 +733,8 @@ class SqlStore : public Store {
   MessageRecord row_;
   AuditEntry audit_;
   std::string lookupId_, foundDigest_, foundReceipt_;
-  std::unique_ptr<Statement> insertMessage_, insertAudit_, findDigest_;
+  std::unique_ptr<Statement> insertMessage_, insertAudit_, findDigest_;  // PostgreSQL
+  std::unique_ptr<SqliteWriter> sqlite_;  // SQLite; finalized before `writer_` closes
 };
 
 }  // namespace

@@ -1,0 +1,41 @@
+#pragma once
+// SQLite's WAL checkpoints, moved off the journal's thread. By default SQLite copies the WAL
+// back into the database file inside whichever commit crosses 1000 pages, so one group commit
+// in a few also wrote and fsync'd a thousand pages while every waiting receipt waited with it
+// (the commit cost about twice what it does without). Here the writer's connection has
+// automatic checkpoints off and a WAL hook that wakes this thread, which checkpoints on its own
+// connection (PASSIVE: it never blocks the writer, and a commit never waits for it). Durability
+// does not depend on it: every commit is already fsync'd in the WAL.
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+struct sqlite3;
+
+namespace dx {
+
+class WalCheckpointer {
+ public:
+  // Installs the hook on `writer` (an open connection to `file`, which must outlive this);
+  // checkpoints once the WAL holds `pages` pages not yet copied.
+  WalCheckpointer(sqlite3* writer, const std::string& file, int pages = 1000);
+  ~WalCheckpointer();  // removes the hook, checkpoints what is left, stops the thread
+  WalCheckpointer(const WalCheckpointer&) = delete;
+  WalCheckpointer& operator=(const WalCheckpointer&) = delete;
+
+ private:
+  static int onCommit(void* self, sqlite3*, const char*, int walPages);
+  void run();
+
+  sqlite3* writer_;
+  sqlite3* db_ = nullptr;  // the checkpointer's own connection
+  const int pages_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool due_ = false, stopping_ = false;
+  int walPages_ = 0;  // the WAL's size at the last commit that woke this
+  std::thread thread_;
+};
+
+}  // namespace dx
