@@ -34,8 +34,11 @@ c = json.load(open("config/dxhub.json"))
 c["hub"]["listen"] = f"127.0.0.1:{hub_port}"
 c["pki"] = {"dir": pki, "ca": f"{pki}/ca.crt", "crl": f"{pki}/ca.crl"}
 c["store"] = {"url": f"sqlite:{out}/delivery-hub.db"}
+# The shipped config's retry policy for bank_freeze (its in_flight included), one bank.
+shipped = next(p for p in c["plugins"] if p["name"] == "bank_freeze")
 c["plugins"] = [{"name": "bank_freeze", "library": "build/plugins/libdx_bank_freeze.so",
                  "serves": ["bank.sbi"], "types": ["freeze.request"],
+                 "delivery": shipped.get("delivery", {}),
                  "config": {"endpoints": {"bank.sbi": f"https://127.0.0.1:{bank_port}"}}}]
 json.dump(c, open(f"{out}/delivery-hub.json", "w"), indent=2)
 PY
@@ -102,7 +105,10 @@ import json, sys
 out, ingest = sys.argv[1], float(sys.argv[2])
 rows = [list(map(float, l.split())) for l in open(f"{out}/delivery-peak-watch.txt")]
 first = next(r for r in rows if r[1] > 0)
-done = next((r for r in rows if r[2] >= r[1] and r[1] > 0 and r[0] > first[0]), rows[-1])
+# Done: every message of the run accepted and delivered (a delivery that keeps up is level
+# with ingest all along, so the run's last accepted count marks its end).
+total_accepted = rows[-1][1]
+done = next((r for r in rows if r[1] >= total_accepted and r[2] >= r[1]), rows[-1])
 accepted = done[1]
 delivered_rate = done[2] / max(done[0] - first[0], 1e-3)
 def buckets(path):

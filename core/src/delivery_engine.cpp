@@ -59,6 +59,17 @@ std::string instanceName() {
 
 }  // namespace
 
+// The lanes delivering to one recipient.
+struct DeliveryEngine::Recipient {
+  Recipient(std::string id, PluginEntry& p) : to(std::move(id)), plugin(p) {}
+  const std::string to;
+  PluginEntry& plugin;
+  std::mutex taking;        // one lane at a time looks for the next message
+  std::int64_t cursor = 0;  // the seq of the last message a lane took (under `taking`)
+  int lanes = 0;            // under the engine's mutex
+  bool refused = false;     // under the engine's mutex: one was not delivered; take no more
+};
+
 DeliveryEngine::DeliveryEngine(PluginHost& plugins, Store& store, Journal& journal,
                                const Clock& clock, Metrics& metrics, Poco::Logger& log,
                                Escalate escalate, std::chrono::milliseconds lease, int maxWorkers)
@@ -136,55 +147,89 @@ void DeliveryEngine::run() {
     std::int64_t now = unixMs(clock_);
     std::int64_t nextDue = now + 1000;  // look again at least every second
     lock.lock();
+    // How many are due per recipient: the lanes it may use (up to its connector's in_flight).
+    std::map<std::string, int> due;
+    for (const MessageRecord& m : pending)
+      if (m.nextAttemptAt <= now && !settling_.count(m.id)) ++due[m.to];
     std::set<std::string> seen;  // first in first out: only each recipient's oldest is eligible
     for (MessageRecord& m : pending) {
       if (!seen.insert(m.to).second) continue;
-      // Busy, or its outcome is still being written: the recipient's queue waits, in order.
-      if (busy_.count(m.to) || settling_.count(m.id)) continue;
-      PluginEntry* plugin = plugins_.find(m.connector);
-      if (!plugin) continue;  // its connector is no longer configured: it waits in the inbox
-      if (m.nextAttemptAt > now) {
-        nextDue = std::min(nextDue, m.nextAttemptAt);
-        continue;
+      std::shared_ptr<Recipient> r;
+      if (auto b = busy_.find(m.to); b != busy_.end()) {
+        r = b->second;  // its lanes take what follows themselves; more lanes if more is due
+      } else {
+        if (settling_.count(m.id)) continue;  // its outcome is being written: the queue waits
+        PluginEntry* plugin = plugins_.find(m.connector);
+        if (!plugin) continue;  // its connector is no longer configured: it waits in the inbox
+        if (m.nextAttemptAt > now) {
+          nextDue = std::min(nextDue, m.nextAttemptAt);
+          continue;
+        }
+        // Another instance works this recipient now: look again when its lease ends.
+        if (m.leaseUntil > now && m.leaseOwner != owner_) {
+          nextDue = std::min(nextDue, m.leaseUntil);
+          continue;
+        }
+        if (running_ >= maxWorkers_) continue;
+        r = std::make_shared<Recipient>(m.to, *plugin);
+        r->cursor = m.seq;
+        busy_.emplace(m.to, r);
+        startLane(std::move(m), r);
       }
-      // Another instance works this recipient now: look again when its lease ends.
-      if (m.leaseUntil > now && m.leaseOwner != owner_) {
-        nextDue = std::min(nextDue, m.leaseUntil);
-        continue;
-      }
-      if (running_ >= maxWorkers_) break;
-      busy_.insert(m.to);
-      ++running_;
-      std::thread([this, m = std::move(m), plugin]() mutable {
-        deliverInOrder(std::move(m), *plugin);
-      }).detach();
+      while (!r->refused && r->lanes < std::min(r->plugin.retry.inFlight, due[r->to]) &&
+             running_ < maxWorkers_)
+        startLane(std::nullopt, r);
     }
     changed_.wait_for(lock, std::chrono::milliseconds(std::max<std::int64_t>(1, nextDue - now)),
                       [&] { return stopping_ || woken_; });
   }
 }
 
-void DeliveryEngine::deliverInOrder(MessageRecord first, PluginEntry& plugin) {
-  const std::string recipient = first.to;
-  std::optional<MessageRecord> next = std::move(first);
-  while (next && attempt(*next, plugin)) {
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_) break;
-    }
-    std::int64_t seq = next->seq;
-    try {
-      next = store_.nextPendingFor(next->to, seq);
-    } catch (const std::exception&) {
-      next.reset();  // the scheduler's next scan picks it up
-    }
-    if (!next || next->connector != plugin.name || next->nextAttemptAt > unixMs(clock_)) break;
+void DeliveryEngine::startLane(std::optional<MessageRecord> first,
+                               const std::shared_ptr<Recipient>& recipient) {
+  ++recipient->lanes;
+  ++running_;
+  std::thread([this, first = std::move(first), recipient]() mutable {
+    deliverInOrder(std::move(first), recipient);
+  }).detach();
+}
+
+std::optional<MessageRecord> DeliveryEngine::take(Recipient& r) {
+  {
     std::lock_guard lock(mutex_);
-    if (settling_.count(next->id)) break;
+    if (stopping_ || r.refused) return std::nullopt;
+  }
+  std::lock_guard taking(r.taking);
+  std::optional<MessageRecord> next;
+  try {
+    next = store_.nextPendingFor(r.to, r.cursor);
+  } catch (const std::exception&) {
+    return std::nullopt;  // the scheduler's next scan picks it up
+  }
+  if (!next || next->connector != r.plugin.name || next->nextAttemptAt > unixMs(clock_))
+    return std::nullopt;
+  {
+    std::lock_guard lock(mutex_);
+    if (settling_.count(next->id)) return std::nullopt;
+  }
+  r.cursor = next->seq;
+  return next;
+}
+
+void DeliveryEngine::deliverInOrder(std::optional<MessageRecord> next,
+                                    std::shared_ptr<Recipient> recipient) {
+  if (!next) next = take(*recipient);
+  while (next) {
+    if (!attempt(*next, recipient->plugin)) {
+      std::lock_guard lock(mutex_);
+      recipient->refused = true;
+      break;
+    }
+    next = take(*recipient);
   }
   {
     std::lock_guard lock(mutex_);
-    busy_.erase(recipient);
+    if (--recipient->lanes == 0) busy_.erase(recipient->to);
     --running_;
     woken_ = true;
   }

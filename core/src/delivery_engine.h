@@ -4,6 +4,10 @@
 //
 // One scheduler thread picks due deliveries, first in first out per recipient, and runs each
 // attempt on its own thread with a time limit, so a hung connector cannot stall the others.
+// A recipient's deliveries go out in order through up to `in_flight` lanes (the connector's
+// retry policy; 1 by default: one at a time). With more, they are started in order and may
+// finish out of order; when one is not delivered, no lane starts another for that recipient
+// until it is due again.
 // Outcomes go through the journal: attempts, next-attempt time and last error are in the store
 // (a restart resumes where it stopped; GET /v1/messages/{id} shows them), every outcome is in
 // the audit log. Retry waits exponentially with full jitter; after the last attempt, or on
@@ -18,7 +22,9 @@
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -41,7 +47,7 @@ class DeliveryEngine {
                                       const std::string& detail)>;
   DeliveryEngine(PluginHost& plugins, Store& store, Journal& journal, const Clock& clock,
                  Metrics& metrics, Poco::Logger& log, Escalate escalate,
-                 std::chrono::milliseconds lease = std::chrono::seconds(30), int maxWorkers = 8);
+                 std::chrono::milliseconds lease = std::chrono::seconds(30), int maxWorkers = 32);
   ~DeliveryEngine();
 
   void start();
@@ -54,9 +60,15 @@ class DeliveryEngine {
 
  private:
   void run();
-  // Delivers `first`, then the recipient's next due messages in order, until one is not
-  // delivered, none is due, or the engine stops; then frees the recipient.
-  void deliverInOrder(MessageRecord first, PluginEntry& plugin);
+  struct Recipient;
+  // One lane of a recipient's deliveries: delivers `first`, then takes the recipient's next due
+  // messages in order, until one is not delivered, none is due, or the engine stops; the last
+  // lane to end frees the recipient.
+  void deliverInOrder(std::optional<MessageRecord> first, std::shared_ptr<Recipient> recipient);
+  // The recipient's next due message after the last one a lane took, unless one was refused.
+  std::optional<MessageRecord> take(Recipient& recipient);
+  // Starts a lane (the engine's mutex held); `first` empty: it takes its first message.
+  void startLane(std::optional<MessageRecord> first, const std::shared_ptr<Recipient>& recipient);
   // One attempt; false when the recipient's queue must wait (not delivered).
   bool attempt(const MessageRecord& pending, PluginEntry& plugin);
   // Records the outcome through the journal without waiting for the commit; until it is
@@ -77,10 +89,10 @@ class DeliveryEngine {
 
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::set<std::string> busy_;      // recipients with an attempt in flight
+  std::map<std::string, std::shared_ptr<Recipient>> busy_;  // recipients with lanes running
   std::set<std::string> settling_;  // messages whose outcome is not yet durable
   std::map<std::string, std::chrono::steady_clock::time_point> acceptedAt_;  // since this start
-  int running_ = 0;                 // recipients being worked
+  int running_ = 0;                 // lanes running, of all recipients
   int unwritten_ = 0;               // outcomes handed to the journal, not yet written
   bool woken_ = false, stopping_ = false;
   std::mt19937_64 random_{std::random_device{}()};

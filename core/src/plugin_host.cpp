@@ -115,7 +115,7 @@ PluginHost::PluginHost(const HubConfig& config) {
       for (auto& m : d.GetObject()) {
         std::string key = m.name.GetString();
         if (key != "initial_backoff_ms" && key != "max_backoff_ms" && key != "max_attempts" &&
-            key != "max_age_s" && key != "timeout_ms")
+            key != "max_age_s" && key != "timeout_ms" && key != "in_flight")
           fail("delivery." + key + ": unknown key");
       }
       RetryPolicy& r = entry->retry;
@@ -124,6 +124,8 @@ PluginHost::PluginHost(const HubConfig& config) {
       r.maxAttempts = static_cast<int>(number("max_attempts", 12, 1));
       r.maxAge = std::chrono::seconds(number("max_age_s", 86400, 1));
       r.timeout = std::chrono::milliseconds(number("timeout_ms", 15000, 1));
+      r.inFlight = static_cast<int>(number("in_flight", 1, 1));
+      if (r.inFlight > 64) fail("delivery.in_flight: expected an integer from 1 to 64");
     }
 
     // The ABI check comes before anything else of the library runs (its manifest included).

@@ -25,6 +25,7 @@ struct RetryPolicy {
   int maxAttempts = 12;
   std::chrono::seconds maxAge{24 * 3600};
   std::chrono::milliseconds timeout{15000};  // one deliver() call
+  int inFlight = 1;  // deliveries to one recipient at once (started in order)
 };
 
 struct PluginEntry {

@@ -146,6 +146,24 @@ TEST_P(DeliveryTest, ARecipientsMessagesGoInOrderEvenThroughRetries) {
   }
 }
 
+TEST_P(DeliveryTest, InFlightDeliversToOneRecipientThroughSeveralLanesEachOnce) {
+  // Each call takes 100 ms: with in_flight 4, up to four run at once for one recipient.
+  std::string peak = record_ + "-peak";
+  Poco::TemporaryFile::registerForDeletion(peak);
+  startHub(R"("delay_ms": 100, "peak_record": ")" + peak + "\"",
+           R"("initial_backoff_ms": 50, "max_backoff_ms": 200, "in_flight": 4)");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 24; ++i) ids.push_back(post());
+  for (const std::string& id : ids) EXPECT_EQ(str(waitFor(id, "delivered"), "state"), "delivered");
+  std::map<std::string, int> calls = deliveriesById();
+  EXPECT_EQ(calls.size(), ids.size());
+  for (const std::string& id : ids) EXPECT_EQ(calls[id], 1) << id;
+  int most = 0;
+  std::ifstream(peak) >> most;
+  EXPECT_GE(most, 2);
+  EXPECT_LE(most, 4);
+}
+
 TEST_P(DeliveryTest, RetriesAreVisibleAndEndInDelivery) {
   startHub(R"("fail_first": 3)", R"("initial_backoff_ms": 400, "max_backoff_ms": 400)");
   std::string id = post();

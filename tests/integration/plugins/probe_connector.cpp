@@ -22,6 +22,9 @@ class ProbeConnector : public dx::Connector {
             {"hang_ms", T::Integer, "60000", "how long `hang` blocks in deliver()"},
             {"record", T::String, R"("")", "file that gets one line per deliver() call"},
             {"reject_to", T::String, R"("")", "reject every message to this participant"},
+            {"delay_ms", T::Integer, "0", "how long every deliver() takes"},
+            {"peak_record", T::String, R"("")",
+             "file that holds the most deliver() calls that ran at once so far"},
             {"fail_start", T::Boolean, "false", "throw from start()"}};
   }
   void start(dx::ConnectorContext&, const dx::ConnectorSettings& s) override {
@@ -31,6 +34,8 @@ class ProbeConnector : public dx::Connector {
     hangMs_ = s.integer("hang_ms");
     record_ = s.string("record");
     rejectTo_ = s.string("reject_to");
+    delayMs_ = s.integer("delay_ms");
+    peakRecord_ = s.string("peak_record");
   }
   void stop() override {}
   dx::DeliveryResult deliver(const dx::Message& m) override {
@@ -39,6 +44,15 @@ class ProbeConnector : public dx::Connector {
       std::lock_guard lock(mutex_);
       attempt = ++attempts_[m.id];
       if (!record_.empty()) std::ofstream(record_, std::ios::app) << m.id << " " << attempt << "\n";
+      if (++running_ > peak_) {
+        peak_ = running_;
+        if (!peakRecord_.empty()) std::ofstream(peakRecord_) << peak_ << "\n";
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(delayMs_));
+    {
+      std::lock_guard lock(mutex_);
+      --running_;
     }
     if (mode_ == "hang" && m.type == "freeze.request" && m.to == "bank.sbi")
       std::this_thread::sleep_for(std::chrono::milliseconds(hangMs_));
@@ -49,9 +63,9 @@ class ProbeConnector : public dx::Connector {
   }
 
  private:
-  std::string mode_, record_, rejectTo_;
-  int failFirst_ = 0;
-  std::int64_t hangMs_ = 0;
+  std::string mode_, record_, rejectTo_, peakRecord_;
+  int failFirst_ = 0, running_ = 0, peak_ = 0;
+  std::int64_t hangMs_ = 0, delayMs_ = 0;
   std::mutex mutex_;
   std::map<std::string, int> attempts_;
 };
