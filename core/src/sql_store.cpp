@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 
 #include <Poco/Data/PostgreSQL/Connector.h>
@@ -206,6 +207,19 @@ MessageRecord messageAt(const SqliteStatement::Run& r) {
   return m;
 }
 
+// What the delivery scheduler needs of a message (kPendingColumns) of a compiled statement.
+MessageRecord pendingAt(const SqliteStatement::Run& r) {
+  MessageRecord m;
+  m.seq = r.int64(0);
+  m.id = r.text(1);
+  m.to = r.text(2);
+  m.connector = r.text(3);
+  m.nextAttemptAt = r.int64(4);
+  m.leaseOwner = r.text(5);
+  m.leaseUntil = r.int64(6);
+  return m;
+}
+
 // Binds every column of a message row to `m` (for prepared SELECTs of kMessageColumns).
 void intoMessage(Statement& st, MessageRecord& m) {
   st, into(m.seq), into(m.id), into(m.type), into(m.from), into(m.to), into(m.ref), into(m.caseId),
@@ -231,9 +245,7 @@ struct Reader {
         claim(session) {
     if (!b.postgres) {
       session << "PRAGMA busy_timeout=10000", now;
-      sqlite3* db = Poco::Data::SQLite::Utility::dbHandle(session);
-      sqliteFindById = std::make_unique<SqliteStatement>(db, kFindById);
-      sqliteNextPending = std::make_unique<SqliteStatement>(db, kNextPending);
+      sqlite = Poco::Data::SQLite::Utility::dbHandle(session);
       return;
     }
     // A reader's only writes are delivery claims: a lease lost in a crash is simply gone, so
@@ -257,8 +269,16 @@ struct Reader {
   Poco::Int64 afterSeq = 0, nowMs = 0, leaseUntil = 0;
   MessageRecord row;
   Statement findById, nextPending, claim;
-  // SQLite only; declared after `session`, so finalized before it closes.
-  std::unique_ptr<SqliteStatement> sqliteFindById, sqliteNextPending;
+
+  // SQLite: the connection, and its statements compiled on first use, by their text.
+  sqlite3* sqlite = nullptr;
+  SqliteStatement& compiled(const std::string& sql) {
+    std::unique_ptr<SqliteStatement>& st = statements[sql];
+    if (!st) st = std::make_unique<SqliteStatement>(sqlite, sql);
+    return *st;
+  }
+  // Declared after `session`, so finalized before it closes.
+  std::map<std::string, std::unique_ptr<SqliteStatement>> statements;
 };
 
 // Reader connections: a fixed few, lent out and waited for (reads are short), so no request
@@ -454,8 +474,8 @@ class SqlStore : public Store {
 
   std::optional<MessageRecord> find(const std::string& id) override {
     return read("message lookup", [&](ReaderPool::Lease& reader) -> std::optional<MessageRecord> {
-      if (reader->sqliteFindById) {
-        SqliteStatement::Run r = reader->sqliteFindById->run();
+      if (reader->sqlite) {
+        SqliteStatement::Run r = reader->compiled(kFindById).run();
         if (!r.bindAll(id).step()) return std::nullopt;
         return messageAt(r);
       }
@@ -494,6 +514,15 @@ class SqlStore : public Store {
 
   std::vector<MessageRecord> pendingDeliveries(int limit) override {
     return read("pending deliveries", [&](ReaderPool::Lease& lease) {
+      if (lease->sqlite) {
+        SqliteStatement::Run r = lease->compiled("SELECT " + kPendingColumns + " FROM messages" +
+                                                 " WHERE " + kPending + " ORDER BY seq LIMIT ?")
+                                     .run();
+        r.bindAll(std::int64_t{limit});
+        std::vector<MessageRecord> out;
+        while (r.step()) out.push_back(pendingAt(r));
+        return out;
+      }
       Session& s = *lease;
       Statement st(s);
       // Only what scheduling needs; the worker reads the whole message when it is its turn.
@@ -519,18 +548,10 @@ class SqlStore : public Store {
                                               std::int64_t afterSeq) override {
     return read("next pending delivery",
                 [&](ReaderPool::Lease& reader) -> std::optional<MessageRecord> {
-                  if (reader->sqliteNextPending) {
-                    SqliteStatement::Run r = reader->sqliteNextPending->run();
+                  if (reader->sqlite) {
+                    SqliteStatement::Run r = reader->compiled(kNextPending).run();
                     if (!r.bindAll(recipient, afterSeq).step()) return std::nullopt;
-                    MessageRecord m;
-                    m.seq = r.int64(0);
-                    m.id = r.text(1);
-                    m.to = r.text(2);
-                    m.connector = r.text(3);
-                    m.nextAttemptAt = r.int64(4);
-                    m.leaseOwner = r.text(5);
-                    m.leaseUntil = r.int64(6);
-                    return m;
+                    return pendingAt(r);
                   }
                   reader->recipient = recipient;
                   reader->afterSeq = afterSeq;
@@ -601,6 +622,16 @@ class SqlStore : public Store {
   std::vector<MessageRecord> messagesWhere(const char* what, const char* condition,
                                            const std::string& text, std::int64_t after, int limit) {
     return read(what, [&](ReaderPool::Lease& lease) {
+      std::vector<MessageRecord> out;
+      if (lease->sqlite) {  // the limit is bound too (-1: none), so one text serves every call
+        SqliteStatement::Run r = lease->compiled("SELECT " + kMessageColumns +
+                                                 " FROM messages WHERE " + condition +
+                                                 " ORDER BY seq LIMIT ?")
+                                     .run();
+        r.bindAll(text, after, std::int64_t{limit});
+        while (r.step()) out.push_back(messageAt(r));
+        return out;
+      }
       Session& s = *lease;
       Statement st(s);
       Poco::Int64 cursor = after;
@@ -609,7 +640,6 @@ class SqlStore : public Store {
       if (limit >= 0) st << " LIMIT " << limit;
       st, bind(text), bind(cursor), now;
       RecordSet rs(st);
-      std::vector<MessageRecord> out;
       out.reserve(rs.rowCount());
       for (std::size_t i = 0; i < rs.rowCount(); ++i) out.push_back(messageAt(rs, i));
       return out;
