@@ -3,14 +3,13 @@
 #include <cstdlib>
 #include <iostream>
 
-#include <Poco/AsyncChannel.h>
-#include <Poco/ConsoleChannel.h>
-#include <Poco/FormattingChannel.h>
+#include <Poco/Logger.h>
 #include <Poco/PatternFormatter.h>
 #include <Poco/Util/ServerApplication.h>
 
 #include "cli.h"
 #include "hub.h"
+#include "log_channel.h"
 
 namespace dx::cli {
 
@@ -28,12 +27,10 @@ void setUpLogging() {
   Poco::AutoPtr<Poco::PatternFormatter> format(
       new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S.%iZ %p %s: %t"));
   format->setProperty("times", "UTC");
-  Poco::AutoPtr<Poco::ConsoleChannel> console(new Poco::ConsoleChannel(std::cerr));
-  Poco::AutoPtr<Poco::FormattingChannel> formatted(new Poco::FormattingChannel(format, console));
-  // Logging never waits on the terminal inside a request.
-  Poco::AutoPtr<Poco::AsyncChannel> async(new Poco::AsyncChannel(formatted));
+  // Logging never waits on the terminal inside a request (log_channel.h).
+  Poco::AutoPtr<BatchedStderrChannel> channel(new BatchedStderrChannel(format));
   // Every logger, those made already included (Logger::setChannel("") reaches them all).
-  Poco::Logger::setChannel("", async);
+  Poco::Logger::setChannel("", channel);
   Poco::Logger::setLevel("", Poco::Message::PRIO_INFORMATION);
 }
 
