@@ -356,7 +356,10 @@ class SqlStore : public Store {
 
   void begin() override {
     guarded("begin", [&] {
-      if (sqlite_) return (void)sqlite_->begin.run().execute();
+      if (sqlite_) {
+        sqlite_->checkpointer.beforeWrite();
+        return (void)sqlite_->begin.run().execute();
+      }
       try {
         *writer_ << b_.beginSql(), now;
       } catch (const Poco::Exception&) {

@@ -34,38 +34,41 @@ WalCheckpointer::~WalCheckpointer() {
 
 int WalCheckpointer::onCommit(void* self, sqlite3*, const char*, int walPages) {
   auto* c = static_cast<WalCheckpointer*>(self);
-  if (walPages >= c->pages_) {
+  c->walPages_ = walPages;
+  // Past twice the threshold the writer copies the rest itself (beforeWrite); the thread is
+  // left to finish its pass, so that the two do not keep each other out.
+  if (walPages >= c->pages_ && walPages <= 2 * c->pages_) {
     {
       std::lock_guard lock(c->mutex_);
       c->due_ = true;
-      c->walPages_ = walPages;
     }
     c->wake_.notify_one();
   }
   return SQLITE_OK;
 }
 
+void WalCheckpointer::beforeWrite() {
+  // The WAL starts again from its beginning only when a write begins with all of it copied and
+  // no reader in it. Under steady load the thread's copy is always a few commits behind, so past
+  // twice the threshold the writer copies that remainder itself (PASSIVE: at once, or not at all
+  // while the thread is still in its last pass; then at the next write) and the write about to
+  // begin starts the WAL again.
+  if (walPages_ > 2 * pages_)
+    sqlite3_wal_checkpoint_v2(writer_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+}
+
 void WalCheckpointer::run() {
   for (;;) {
     bool last;
-    int walPages;
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [&] { return due_ || stopping_; });
       due_ = false;
       last = stopping_;
-      walPages = walPages_;
     }
-    // PASSIVE: copies what no reader still needs, and waits for nobody. But the WAL starts
-    // again from its beginning only when a write begins with all of it copied, which under
-    // steady load may not happen by itself: past 8 times the threshold, RESTART makes the next
-    // write wait (through its busy timeout) until the copy is complete and the WAL reused. A
-    // failure (disk full) leaves the pages in the WAL, where they are safe; the next commit
-    // wakes this again.
-    sqlite3_wal_checkpoint_v2(
-        db_, nullptr,
-        walPages > 8 * pages_ ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE, nullptr,
-        nullptr);
+    // PASSIVE: copies what no reader still needs, and waits for nobody. A failure (disk full)
+    // leaves the pages in the WAL, where they are safe; the next commit wakes this again.
+    sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     if (last) return;
   }
 }

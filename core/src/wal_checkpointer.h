@@ -4,8 +4,11 @@
 // in a few also wrote and fsync'd a thousand pages while every waiting receipt waited with it
 // (the commit cost about twice what it does without). Here the writer's connection has
 // automatic checkpoints off and a WAL hook that wakes this thread, which checkpoints on its own
-// connection (PASSIVE: it never blocks the writer, and a commit never waits for it). Durability
-// does not depend on it: every commit is already fsync'd in the WAL.
+// connection (PASSIVE: it never blocks the writer, and a commit never waits for it); past twice
+// the threshold, the writer copies the last few commits itself before a write, so the WAL
+// starts again from its beginning (beforeWrite). Durability does not depend on any of it:
+// every commit is already fsync'd in the WAL.
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -21,6 +24,8 @@ class WalCheckpointer {
   // checkpoints once the WAL holds `pages` pages not yet copied.
   WalCheckpointer(sqlite3* writer, const std::string& file, int pages = 1000);
   ~WalCheckpointer();  // removes the hook, checkpoints what is left, stops the thread
+  // On the writer's thread before it begins a write: keeps the WAL from growing under load.
+  void beforeWrite();
   WalCheckpointer(const WalCheckpointer&) = delete;
   WalCheckpointer& operator=(const WalCheckpointer&) = delete;
 
@@ -34,7 +39,7 @@ class WalCheckpointer {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool due_ = false, stopping_ = false;
-  int walPages_ = 0;  // the WAL's size at the last commit that woke this
+  std::atomic<int> walPages_{0};  // the WAL's size at the last commit
   std::thread thread_;
 };
 
