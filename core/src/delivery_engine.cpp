@@ -78,6 +78,8 @@ DeliveryEngine::~DeliveryEngine() {
 }
 
 void DeliveryEngine::start() {
+  // Before anything else submits from this engine's threads; the case tracker starts after.
+  sweepEscalations(true);
   scheduler_ = std::thread([this] { run(); });
 }
 
@@ -122,14 +124,12 @@ std::chrono::milliseconds DeliveryEngine::backoff(const RetryPolicy& policy, int
 
 void DeliveryEngine::run() {
   std::unique_lock lock(mutex_);
-  auto nextSweep = std::chrono::steady_clock::now();
-  bool firstSweep = true;
+  auto nextSweep = std::chrono::steady_clock::now() + lease_;
   while (!stopping_) {
     woken_ = false;
     lock.unlock();
     if (std::chrono::steady_clock::now() >= nextSweep) {
-      sweepEscalations(firstSweep);
-      firstSweep = false;
+      sweepEscalations(false);
       nextSweep = std::chrono::steady_clock::now() + lease_;
     }
     // Wakes coalesce: under load, one scan every few milliseconds serves many accepted messages.

@@ -53,6 +53,7 @@ class DeliveryEngine {
                  std::chrono::milliseconds lease = std::chrono::seconds(30), int maxWorkers = 8);
   ~DeliveryEngine();
 
+  // Sends the escalations the store lacks (the sweep at start), then starts the scheduler.
   void start();
   // Stops picking new work and waits for attempts in flight (each is bounded by its timeout).
   void stop();
@@ -97,8 +98,9 @@ class DeliveryEngine {
   int unwritten_ = 0;               // outcomes handed to the journal, not yet written
   bool woken_ = false, stopping_ = false;
   std::mt19937_64 random_{std::random_device{}()};
-  // The sweep's memory (its thread only): dead messages without escalation at the last sweep,
-  // and those whose escalation the pipeline refused (not tried again until a restart).
+  // The sweep's memory (start(), then the scheduler): dead messages without escalation at the
+  // last sweep, and those whose escalation the pipeline refused (not tried again until a
+  // restart).
   std::set<std::string> sweepFound_, sweepRefused_;
   std::thread scheduler_;
 };
