@@ -89,6 +89,8 @@ DeliveryEngine::~DeliveryEngine() {
 }
 
 void DeliveryEngine::start() {
+  // Before anything else submits from this engine's threads; the case tracker starts after.
+  sweepEscalations(true);
   scheduler_ = std::thread([this] { run(); });
 }
 
@@ -133,9 +135,14 @@ std::chrono::milliseconds DeliveryEngine::backoff(const RetryPolicy& policy, int
 
 void DeliveryEngine::run() {
   std::unique_lock lock(mutex_);
+  auto nextSweep = std::chrono::steady_clock::now() + lease_;
   while (!stopping_) {
     woken_ = false;
     lock.unlock();
+    if (std::chrono::steady_clock::now() >= nextSweep) {
+      sweepEscalations(false);
+      nextSweep = std::chrono::steady_clock::now() + lease_;
+    }
     // Wakes coalesce: under load, one scan every few milliseconds serves many accepted messages.
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     std::vector<MessageRecord> pending;
@@ -333,7 +340,42 @@ void DeliveryEngine::settle(const MessageRecord& m, PluginEntry& plugin,
       });
   log_.information("delivery %s %s -> %s via %s: %s", m.type, m.id.substr(0, 8), m.to, plugin.name,
                    event + (result.reason.empty() ? "" : " (" + result.reason + ")"));
+  // If this process ends before the escalation is stored, the sweep sends it (at the next start
+  // here, or on another instance).
   if (state == "dead") escalate_(m, "delivery_failed", outcome);
+}
+
+void DeliveryEngine::sweepEscalations(bool atStart) {
+  constexpr int kPage = 500;
+  std::set<std::string> found;
+  std::int64_t after = 0;
+  for (;;) {
+    std::vector<MessageRecord> page;
+    try {
+      page = store_.deadWithoutEscalation(after, kPage);
+    } catch (const std::exception& e) {
+      log_.error("delivery: cannot look for dead messages without escalation: %s",
+                 std::string(e.what()));
+      return;  // the next sweep looks again
+    }
+    for (const MessageRecord& m : page) {
+      after = m.seq;
+      if (sweepRefused_.count(m.id)) continue;
+      found.insert(m.id);
+      if (!atStart && !sweepFound_.count(m.id)) continue;  // maybe on its way: next sweep
+      {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return;
+      }
+      log_.warning("delivery: %s %s is dead without its escalation; sending it", m.type, m.id);
+      // The detail says what the store still knows: the last error of the last attempt.
+      if (!escalate_(m, "delivery_failed",
+                     "gave up after " + std::to_string(m.attempts) + " attempts: " + m.lastError))
+        sweepRefused_.insert(m.id);
+    }
+    if (page.size() < static_cast<std::size_t>(kPage)) break;
+  }
+  sweepFound_ = std::move(found);
 }
 
 }  // namespace dx

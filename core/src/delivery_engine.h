@@ -18,6 +18,14 @@
 // instance at a time works it, and only a recipient's oldest pending message is ever claimed,
 // so first in first out holds across instances too. The outcome's write ends the lease; an
 // instance that dies holding one is replaced when it expires.
+//
+// A dead message's escalation is its own commit after the one that made it dead: a process
+// killed in between leaves the message without it. So the engine sweeps, at start and then every
+// `lease`: it asks the store for dead messages that no hub.escalation refers to and sends each its
+// delivery_failed escalation (sweepEscalations). Safe with several instances and alongside the
+// escalation a worker is sending at that moment: the escalation's id is derived from what it is
+// about (hub.cpp) and is the table's unique key, so a second submission is a duplicate, stored
+// once.
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -42,14 +50,16 @@ namespace dx {
 
 class DeliveryEngine {
  public:
-  // `escalate(message, reason, detail)` sends the hub.escalation (through the pipeline).
-  using Escalate = std::function<void(const MessageRecord&, const std::string& reason,
+  // `escalate(message, reason, detail)` sends the hub.escalation (through the pipeline): false
+  // when the pipeline refused it for good (not when the store failed for now).
+  using Escalate = std::function<bool(const MessageRecord&, const std::string& reason,
                                       const std::string& detail)>;
   DeliveryEngine(PluginHost& plugins, Store& store, Journal& journal, const Clock& clock,
                  Metrics& metrics, Poco::Logger& log, Escalate escalate,
                  std::chrono::milliseconds lease = std::chrono::seconds(30), int maxWorkers = 32);
   ~DeliveryEngine();
 
+  // Sends the escalations the store lacks (the sweep at start), then starts the scheduler.
   void start();
   // Stops picking new work and waits for attempts in flight (each is bounded by its timeout).
   void stop();
@@ -75,6 +85,10 @@ class DeliveryEngine {
   // durable the message is in settling_, so the scheduler does not hand it out again.
   void settle(const MessageRecord& message, PluginEntry& plugin, const DeliveryResult& result);
   std::chrono::milliseconds backoff(const RetryPolicy& policy, int attempts);
+  // Sends the delivery_failed escalation of each dead message that has none. At start
+  // (`atStart`) every one found; later only those the sweep before found too, so that an
+  // escalation on its way from a worker (here or in another instance) is not sent twice.
+  void sweepEscalations(bool atStart);
 
   PluginHost& plugins_;
   Store& store_;
@@ -96,6 +110,10 @@ class DeliveryEngine {
   int unwritten_ = 0;               // outcomes handed to the journal, not yet written
   bool woken_ = false, stopping_ = false;
   std::mt19937_64 random_{std::random_device{}()};
+  // The sweep's memory (start(), then the scheduler): dead messages without escalation at the
+  // last sweep, and those whose escalation the pipeline refused (not tried again until a
+  // restart).
+  std::set<std::string> sweepFound_, sweepRefused_;
   std::thread scheduler_;
 };
 

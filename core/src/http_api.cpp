@@ -92,6 +92,34 @@ void lingerAndDrain(HTTPServerRequest& request) {
   }
 }
 
+// Whether the store answered its last trivial query (Store::ping), asked again when the answer
+// is a second old. A load balancer's health check thus stops sending to an instance whose
+// database is gone, and thousands of checks a second still cost one query a second.
+bool storeAnswers(ApiContext& ctx) {
+  const std::int64_t now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now().time_since_epoch())
+          .count();
+  if (now - ctx.storeCheckedAt.load() < 1000 || ctx.storeChecking.exchange(true))
+    return ctx.storeAnswers.load();
+  bool answers = true;
+  std::string why;
+  try {
+    ctx.store.ping();
+  } catch (const std::exception& e) {
+    answers = false;
+    why = e.what();
+  }
+  if (answers != ctx.storeAnswers.exchange(answers)) {
+    if (answers)
+      ctx.log.information("healthz: the store answers again");
+    else
+      ctx.log.error("healthz: the store does not answer (%s); /healthz says 503", why);
+  }
+  ctx.storeCheckedAt = now;
+  ctx.storeChecking = false;
+  return answers;
+}
+
 std::string shortId(std::string_view id) {
   return id.size() > 8 ? "…" + std::string(id.substr(id.size() - 8)) : std::string(id);
 }
@@ -146,6 +174,8 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
     const std::string& method = request.getMethod();
     if (path == "/healthz") {
       route = "/healthz";
+      if (!storeAnswers(ctx_))
+        return problem(response, {"store_unavailable", "the hub cannot reach its store"}, outcome);
       outcome = "ok";
       return send(response, 200, "text/plain", "ok\n");
     }

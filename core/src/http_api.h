@@ -1,6 +1,7 @@
 #pragma once
 // The HTTP API of DESIGN §6 on Poco's HTTPServer over TLS.
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -35,6 +36,11 @@ struct ApiContext {
   std::atomic<bool> stopping{false};
   CaseTracker* cases = nullptr;
   const Clock* clock = &SystemClock::instance();  // "now" for reports' default periods
+  // GET /healthz asks the store at most once a second (one request at a time); the others are
+  // answered from its last answer.
+  std::atomic<std::int64_t> storeCheckedAt{INT64_MIN / 2};  // steady clock, ms
+  std::atomic<bool> storeChecking{false};
+  std::atomic<bool> storeAnswers{true};
 };
 
 class HttpApi {

@@ -122,6 +122,8 @@ const std::vector<Migration>& migrations() {
       {6,
        {"DROP INDEX messages_by_ref",
         "CREATE INDEX messages_by_ref ON messages (ref, seq) WHERE ref <> ''"}},
+      // Dead messages are few among many: the escalation sweep finds them without scanning.
+      {7, {"CREATE INDEX messages_dead ON messages (seq) WHERE state = 'dead'"}},
   };
   return kMigrations;
 }
@@ -616,6 +618,26 @@ class SqlStore : public Store {
       Poco::Int64 n = 0;
       s << "SELECT COUNT(*) FROM messages", into(n), now;
       return static_cast<std::int64_t>(n);
+    });
+  }
+
+  std::vector<MessageRecord> deadWithoutEscalation(std::int64_t after, int limit) override {
+    // The escalation's ref is the dead message and its recipient the dead message's sender
+    // (hub.cpp escalationPayload); messages_dead and messages_by_ref (which holds only non-empty
+    // refs, hence `e.ref <> ''`) make this two index reads.
+    return messagesWhere("dead messages without escalation",
+                         "state = 'dead' AND type <> ? AND seq > ? AND NOT EXISTS (SELECT 1"
+                         " FROM messages e WHERE e.ref = messages.id AND e.ref <> ''"
+                         " AND e.type = 'hub.escalation'"
+                         " AND e.recipient = messages.sender)",
+                         "hub.escalation", after, limit);
+  }
+
+  void ping() override {
+    read("health check", [&](ReaderPool::Lease& lease) {
+      Session& s = *lease;
+      int version = 0;  // a table, not `SELECT 1`: SQLite answers that without the file
+      s << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", into(version), now;
     });
   }
 

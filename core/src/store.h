@@ -101,6 +101,12 @@ class Store {
   // Every audit entry in seq order; `visit` returns false to stop.
   virtual void forEachAudit(const std::function<bool(const AuditEntry&)>& visit) = 0;
   virtual std::int64_t messageCount() = 0;
+  // Dead messages (not themselves hub.escalation) with seq > after, oldest first, at most
+  // `limit`, that no hub.escalation to their sender refers to (`ref`): the delivery engine's
+  // sweep sends their delivery_failed escalation (DeliveryEngine::sweepEscalations).
+  virtual std::vector<MessageRecord> deadWithoutEscalation(std::int64_t after, int limit) = 0;
+  // A trivial query on the database (for GET /healthz); throws StoreError when it cannot answer.
+  virtual void ping() = 0;
 };
 
 // Opens the store named by a config URL: `sqlite:PATH`, or

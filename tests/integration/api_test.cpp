@@ -280,6 +280,29 @@ TEST_P(HubApiTest, HealthzAndMetricsAnswerWithoutClientCertificate) {
   EXPECT_EQ(metrics.contentType().rfind("text/plain", 0), 0u) << metrics;
 }
 
+// A load balancer's health check: 503 store_unavailable while the database is gone, 200 again
+// when it is back (without restarting the hub).
+TEST_P(HubApiTest, HealthzIs503WhileTheStoreIsGoneAndOkWhenItIsBack) {
+  // An open SQLite file cannot be taken away from the process that has it open.
+  if (GetParam() != "postgresql") GTEST_SKIP() << "needs a database server to stop";
+  Client anonymous = Client::anonymous(hub_->port());
+  ASSERT_EQ(anonymous.get("/healthz").status, 200);
+  db_->allowConnections(false);
+  Response health;
+  for (int i = 0; i < 60 && health.status != 503; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    health = anonymous.get("/healthz");
+  }
+  EXPECT_TRUE(isProblem(health, 503, "store_unavailable")) << health;
+  db_->allowConnections(true);
+  for (int i = 0; i < 60 && health.status != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    health = anonymous.get("/healthz");
+  }
+  EXPECT_EQ(health.status, 200) << health;
+  EXPECT_EQ(health.body, "ok\n");
+}
+
 TEST_P(HubApiTest, InboxWithoutClientCertificateIsUnauthenticated) {
   Client anonymous = Client::anonymous(hub_->port());
   EXPECT_TRUE(isProblem(anonymous.get("/v1/inbox?after=0&limit=10"), 401, "unauthenticated"));

@@ -229,6 +229,60 @@ TEST_P(DeliveryTest, LastAttemptMakesItDeadWithEscalation) {
   EXPECT_EQ(reason, "delivery_failed");
 }
 
+// What a hub killed between storing a message's `dead` outcome and storing its escalation leaves
+// behind: the message dead, no hub.escalation about it (not in the messages, not in the audit).
+class EscalationSweepTest : public DeliveryTest {
+ protected:
+  std::int64_t escalationsAbout(const std::string& id) {
+    return db_->queryInt("SELECT COUNT(*) FROM messages WHERE type = 'hub.escalation' AND ref = '" +
+                         id + "'");
+  }
+  // A dead message whose escalation was stored, and then removed again.
+  std::string deadWithoutEscalation(bool auditToo) {
+    startHub(R"("mode": "reject")");
+    std::string id = post();
+    EXPECT_EQ(str(waitFor(id, "dead"), "state"), "dead");
+    for (int i = 0; i < 100 && escalationsAbout(id) == 0; ++i) std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(escalationsAbout(id), 1);
+    const std::string escalation =
+        "(SELECT id FROM messages WHERE type = 'hub.escalation' AND ref = '" + id + "')";
+    if (auditToo) {
+      // Its acceptance is the audit's last entry: removing it leaves the chain whole.
+      EXPECT_EQ(db_->queryInt("SELECT MAX(seq) FROM audit"),
+                db_->queryInt("SELECT seq FROM audit WHERE message_id = " + escalation));
+      db_->execute("DELETE FROM audit WHERE message_id = " + escalation);
+    }
+    db_->execute("DELETE FROM messages WHERE type = 'hub.escalation' AND ref = '" + id + "'");
+    EXPECT_EQ(escalationsAbout(id), 0);
+    return id;
+  }
+};
+
+TEST_P(EscalationSweepTest, AtStartTheHubSendsTheMissingEscalationExactlyOnce) {
+  std::string id = deadWithoutEscalation(true);
+  ASSERT_EQ(hub_->stop(), 0);
+  ASSERT_EQ(escalationsAbout(id), 0);
+  hub_->start();
+  for (int i = 0; i < 100 && escalationsAbout(id) == 0; ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(escalationFor(hub_->port(), id), "delivery_failed");
+  std::this_thread::sleep_for(2500ms);  // the periodic sweeps (every lease, 1 s) add none
+  EXPECT_EQ(escalationsAbout(id), 1);
+  CommandResult verify = hub_->runCommand({"audit", "verify", "--config", hub_->configPath()});
+  EXPECT_EQ(verify.exitCode, 0) << verify.output;
+}
+
+TEST_P(EscalationSweepTest, ARunningHubFindsAMissingEscalationWithinTwoLeasePeriods) {
+  // As when another instance died in between: the periodic sweep finds it.
+  std::string id = deadWithoutEscalation(false);
+  for (int i = 0; i < 100 && escalationsAbout(id) == 0; ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(escalationFor(hub_->port(), id), "delivery_failed");
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_EQ(escalationsAbout(id), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, EscalationSweepTest, ::testing::ValuesIn(storeBackends()),
+                         [](const auto& info) { return info.param; });
+
 TEST_P(DeliveryTest, AHungConnectorIsCutOffAndOtherRecipientsKeepFlowing) {
   // The probe hangs on freeze.requests to SBI only; PNB's must still be delivered.
   startHub(R"("mode": "hang", "hang_ms": 30000)",

@@ -1,5 +1,6 @@
 // A police station's own dxhub forwarding its records to the district hub: two real `dxhub
-// serve` processes, the district down while the station files its export.
+// serve` processes, the district down while the station files its export. The district's store
+// is SQLite in one run and PostgreSQL in the other (the station keeps its SQLite file).
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -43,8 +44,19 @@ std::map<std::string, int> recordsAt(HubProcess& hub) {
   return cases;
 }
 
-TEST(StationForwarding, RecordsFiledWhileTheDistrictIsDownArriveOnceWithReceiptsKept) {
-  HubProcess district;  // not started yet: the station's uplink is down
+class StationForwarding : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "postgresql" && !pgServerUrl()) GTEST_SKIP() << pgSkipReason();
+    db_ = std::make_unique<TestDatabase>(GetParam());
+  }
+  std::unique_ptr<TestDatabase> db_;
+};
+
+TEST_P(StationForwarding, RecordsFiledWhileTheDistrictIsDownArriveOnceWithReceiptsKept) {
+  HubOptions districtOptions;
+  districtOptions.storeUrl = db_->url();
+  HubProcess district(districtOptions);  // not started yet: the station's uplink is down
   std::string dir = district.dir() + "/station";
   std::filesystem::create_directories(dir + "/inbox");
   HubOptions options;
@@ -117,6 +129,9 @@ TEST(StationForwarding, RecordsFiledWhileTheDistrictIsDownArriveOnceWithReceipts
   std::this_thread::sleep_for(500ms);
   for (const auto& [caseNo, count] : recordsAt(district)) EXPECT_EQ(count, 1) << caseNo;
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, StationForwarding, ::testing::ValuesIn(storeBackends()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace dx::test

@@ -66,6 +66,10 @@ class FailingStore : public Store {
     inner_.forEachAudit(v);
   }
   std::int64_t messageCount() override { return inner_.messageCount(); }
+  std::vector<MessageRecord> deadWithoutEscalation(std::int64_t a, int l) override {
+    return inner_.deadWithoutEscalation(a, l);
+  }
+  void ping() override { inner_.ping(); }
 
  private:
   Store& inner_;

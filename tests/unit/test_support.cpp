@@ -220,4 +220,15 @@ std::int64_t TestDatabase::queryInt(const std::string& sql) const {
   return n;
 }
 
+void TestDatabase::allowConnections(bool allow) const {
+  using namespace Poco::Data::Keywords;
+  if (name_.empty()) throw std::runtime_error("allowConnections: not a PostgreSQL database");
+  Poco::Data::Session server = pgSession(*pgServerUrl());
+  server << "ALTER DATABASE " + name_ + " ALLOW_CONNECTIONS " + (allow ? "true" : "false"), now;
+  if (!allow)
+    server << "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '" +
+                  name_ + "'",
+        now;
+}
+
 }  // namespace dx::test

@@ -77,6 +77,9 @@ class TestDatabase {
   void execute(const std::string& sql) const;
   // The one integer a query answers (e.g. SELECT COUNT(*) …).
   std::int64_t queryInt(const std::string& sql) const;
+  // PostgreSQL only: whether the database takes connections. false also ends every connection
+  // to it, so to a hub the database is gone until this is called with true.
+  void allowConnections(bool allow) const;
 
  private:
   std::string backend_, url_, dir_, name_;

@@ -1,5 +1,6 @@
 // dx-sim-dm, the simulated DM office, against the real `dxhub serve` (SQLite in a temp folder,
 // mutual TLS on loopback): it pulls a notice from its inbox and answers it with signed acks.
+// The end-to-end test runs on SQLite and on PostgreSQL (the server `make test` starts).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -7,6 +8,10 @@
 #include <fstream>
 #include <set>
 #include <thread>
+
+#include <Poco/Data/PostgreSQL/Connector.h>
+#include <Poco/Data/Session.h>
+#include <Poco/URI.h>
 
 #include "../../smtp/smtp_sink.h"
 #include "../../smtp/test_process.h"
@@ -28,12 +33,45 @@ std::string q(const std::string& s) {
   return buf.GetString();
 }
 
-// `dxhub serve` on a free port with its own config and database; stopped by the destructor.
+// A fresh database on the PostgreSQL server of `make test` ($DX_TEST_PG_URL), dropped again by
+// the destructor.
+class PgDatabase {
+ public:
+  PgDatabase() : name_("dxtest_dm_" + newUuid().substr(0, 8)) { run("CREATE DATABASE " + name_); }
+  ~PgDatabase() {
+    try {
+      run("DROP DATABASE " + name_ + " WITH (FORCE)");
+    } catch (const std::exception&) {
+      // Left in a temporary server: not worth failing a test for.
+    }
+  }
+  static const char* server() { return std::getenv("DX_TEST_PG_URL"); }
+  std::string url() const {
+    Poco::URI uri(server());
+    uri.setPath("/" + name_);
+    return uri.toString();
+  }
+
+ private:
+  void run(const std::string& sql) const {
+    Poco::Data::PostgreSQL::Connector::registerConnector();
+    Poco::URI uri(server());
+    Poco::Data::Session session(
+        "PostgreSQL", "host=" + uri.getHost() + " port=" + std::to_string(uri.getPort()) +
+                          " user=" + uri.getUserInfo() + " dbname=" + uri.getPath().substr(1));
+    session << sql, Poco::Data::Keywords::now;
+  }
+  std::string name_;
+};
+
+// `dxhub serve` on a free port with its own config and database (`storeUrl`; "": SQLite in its
+// folder); stopped by the destructor.
 class Hub {
  public:
-  explicit Hub(const std::string& pluginsJson = "[]") {
+  explicit Hub(const std::string& pluginsJson = "[]", const std::string& storeUrl = {}) {
     dir_ = makeTempFolder("dx-dm-hub");
     port_ = freeLoopbackPort();
+    storeUrl_ = storeUrl.empty() ? "sqlite:" + dir_ + "/dxhub.db" : storeUrl;
     writeConfig(pluginsJson);
     if (::access(kHubProgram.c_str(), X_OK) != 0)
       throw std::runtime_error(kHubProgram + " is missing: build the dxhub target first");
@@ -79,7 +117,7 @@ class Hub {
         << q(pki) << R"(, "ca": )" << q(pki + "/ca.crt") << R"(, "crl": )" << q(pki + "/ca.crl")
         << R"(},
  "store": {"url": )"
-        << q("sqlite:" + dir_ + "/dxhub.db") << R"(},
+        << q(storeUrl_) << R"(},
  "schemas": )"
         << q(src + "/config/schemas") << R"(, "policy": )" << q(src + "/config/policy.json") << R"(,
  "participants": [
@@ -93,7 +131,7 @@ class Hub {
         << pluginsJson << "}\n";
   }
 
-  std::string dir_;
+  std::string dir_, storeUrl_;
   int port_ = 0;
   std::unique_ptr<ChildProcess> process_;
 };
@@ -246,16 +284,29 @@ TEST(DmSim, RunningOfficeRemembersItsCursorAndStopsCleanlyOnSigterm) {
 
 // The whole path: the hub loads the dm_notices plugin, mails the notice to the DM office's SMTP
 // server (the mail carries the signed original), and the office answers through the API.
-TEST(DmNoticesEndToEnd, HubMailsTheNoticeAndTheOfficeAnswersIt) {
+class DmNoticesEndToEnd : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "postgresql") {
+      if (!PgDatabase::server()) GTEST_SKIP() << "DX_TEST_PG_URL is not set (`make test` sets it)";
+      db_ = std::make_unique<PgDatabase>();
+    }
+  }
+  std::string storeUrl() const { return db_ ? db_->url() : std::string(); }
+  std::unique_ptr<PgDatabase> db_;
+};
+
+TEST_P(DmNoticesEndToEnd, HubMailsTheNoticeAndTheOfficeAnswersIt) {
   const std::string library = std::string(DX_BINARY_DIR) + "/plugins/libdx_dm_notices.so";
   ASSERT_EQ(::access(library.c_str(), R_OK), 0) << library << " is missing: build dx_dm_notices";
   SmtpSink sink;
   Hub hub(R"([{"name": "dm_notices", "library": )" + q(library) +
-          R"(, "serves": ["dm.samastipur"], "types": ["notice.awareness"],
+              R"(, "serves": ["dm.samastipur"], "types": ["notice.awareness"],
     "delivery": {"initial_backoff_ms": 100, "max_backoff_ms": 200},
     "config": {"smtp": {"host": "127.0.0.1", "port": )" +
-          std::to_string(sink.port()) + R"(}, "from": "dxhub@samastipur.example",
-      "recipients": {"dm.samastipur": ["dm-office@samastipur.example"]}, "timeout_ms": 5000}}])");
+              std::to_string(sink.port()) + R"(}, "from": "dxhub@samastipur.example",
+      "recipients": {"dm.samastipur": ["dm-office@samastipur.example"]}, "timeout_ms": 5000}}])",
+          storeUrl());
   HttpsClient sp(hub.url(), Hub::tlsOf("sp.samastipur"), 5000);
   std::string notice = postNotice(sp);
 
@@ -281,6 +332,9 @@ TEST(DmNoticesEndToEnd, HubMailsTheNoticeAndTheOfficeAnswersIt) {
   EXPECT_EQ(state, "answered");
   EXPECT_EQ(sink.mails().size(), 1u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, DmNoticesEndToEnd, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace dx::test
