@@ -146,7 +146,8 @@ HubConfig parseConfig(std::string_view text, const std::string& path) {
   if (const rapidjson::Value* v = top.find("limits")) {
     Reader limits(path, *v, "limits",
                   {"max_body_bytes", "freshness_seconds", "max_connections", "workers", "queue",
-                   "read_timeout_ms"});
+                   "read_timeout_ms", "max_header_fields", "max_header_bytes", "max_uri_bytes",
+                   "request_deadline_s"});
     c.limits.maxBodyBytes =
         static_cast<std::size_t>(limits.integer("max_body_bytes", 1 << 20, 1024, 64 << 20));
     c.limits.freshnessSeconds =
@@ -156,6 +157,12 @@ HubConfig parseConfig(std::string_view text, const std::string& path) {
     c.limits.queue = static_cast<int>(limits.integer("queue", 256, 1, 1 << 20));
     c.limits.readTimeoutMs =
         static_cast<int>(limits.integer("read_timeout_ms", 10000, 100, 600000));
+    c.limits.maxHeaderFields = static_cast<int>(limits.integer("max_header_fields", 100, 1, 100));
+    c.limits.maxHeaderBytes =
+        static_cast<std::size_t>(limits.integer("max_header_bytes", 32768, 1024, 1 << 20));
+    c.limits.maxUriBytes =
+        static_cast<std::size_t>(limits.integer("max_uri_bytes", 8192, 256, 16384));
+    c.limits.requestDeadlineS = static_cast<int>(limits.integer("request_deadline_s", 30, 1, 3600));
   }
 
   const rapidjson::Value* list = top.find("participants");

@@ -36,6 +36,14 @@ struct Limits {
   int workers = 4;  // requests in the CPU stage (signature checks) at once
   int queue = 256;
   int readTimeoutMs = 10000;
+  // The request head (Poco 1.11's parser refuses more than 100 fields, a field name over 256
+  // bytes, a value over 8192 bytes and a URI over 16384 bytes whatever these say).
+  int maxHeaderFields = 100;
+  std::size_t maxHeaderBytes = 32768;  // names and values of all header fields together
+  std::size_t maxUriBytes = 8192;
+  // From a request's first byte (a connection's first request: from its start, TLS handshake
+  // included) until its body is read; past it the connection is cut.
+  int requestDeadlineS = 30;
 };
 
 struct HubConfig {

@@ -21,6 +21,7 @@
 #include "certificate.h"
 #include "clock.h"
 #include "crime_report_formats.h"
+#include "http_connection.h"
 #include "tls.h"
 
 namespace dx {
@@ -68,28 +69,10 @@ std::optional<std::string> readBody(HTTPServerRequest& request, std::size_t limi
   return body;
 }
 
-// After refusing a body unread: half-close and read what the client still sends, for a bounded
-// time and size, so a client that writes its whole body before reading still gets the answer
-// instead of a connection reset (a closed socket with unread data makes the kernel send RST).
+// After refusing a body unread: see lingerAndDrain (http_connection.h).
 void lingerAndDrain(HTTPServerRequest& request) {
-  auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request);
-  if (!impl) return;
-  constexpr std::size_t kMaxDrain = 64u << 20;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  try {
-    Poco::Net::StreamSocket& socket = impl->socket();
-    socket.shutdownSend();
-    socket.setReceiveTimeout(Poco::Timespan(0, 250000));
-    char buf[65536];
-    std::size_t drained = 0;
-    while (drained < kMaxDrain && std::chrono::steady_clock::now() < deadline) {
-      int n = socket.receiveBytes(buf, sizeof buf);
-      if (n <= 0) break;
-      drained += static_cast<std::size_t>(n);
-    }
-  } catch (const Poco::Exception&) {
-    // The client went away or stopped sending: done.
-  }
+  if (auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request))
+    dx::lingerAndDrain(impl->socket());
 }
 
 // Whether the store answered its last trivial query (Store::ping), asked again when the answer
@@ -242,6 +225,13 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
                   const std::string& client, std::string& outcome, std::string& detail) {
     auto started = SteadyClock::now();
     std::optional<std::string> body = readBody(request, ctx_.config.limits.maxBodyBytes);
+    if (!requestDeadlineMet(request)) {  // cut by the deadline: what was read is not the body
+      response.setKeepAlive(false);
+      return problem(
+          response,
+          timeoutRefusal(std::chrono::seconds(ctx_.config.limits.requestDeadlineS)).problem,
+          outcome);
+    }
     if (!body) {
       response.setKeepAlive(false);  // the rest of the body is not read; the connection ends
       Outcome o = ctx_.pipeline.refuse(
@@ -477,7 +467,7 @@ HttpApi::HttpApi(const HubConfig& config, const std::string& listen, const Regis
   Poco::Net::Context::Ptr tls =
       makeServerContext({config.hubCertPath(), config.hubKeyPath(), config.caPath, config.crlPath});
   Poco::Net::SecureServerSocket socket(listenAddress(listen), 128, tls);
-  auto* params = new Poco::Net::HTTPServerParams;
+  Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
   params->setMaxThreads(config.limits.maxConnections);
   params->setMaxQueued(config.limits.maxConnections);
   params->setKeepAlive(true);
@@ -490,7 +480,20 @@ HttpApi::HttpApi(const HubConfig& config, const std::string& listen, const Regis
   // many connections had been open). Idle threads stay in the pool: leaving early is cheap.
   params->setThreadIdleTime(Poco::Timespan(1, 0));
   threads_ = std::make_unique<Poco::ThreadPool>(2, config.limits.maxConnections + 4, 60);
-  server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*ctx_), *threads_, socket, params);
+  // What Poco's HTTPServer is, a TCPServer, with dxhub's own connection (http_connection.h) in
+  // place of Poco's: head limits answered as problem+json, and a deadline for each request.
+  deadlines_ = std::make_unique<RequestDeadlines>(
+      std::chrono::seconds(config.limits.requestDeadlineS), std::chrono::milliseconds(100));
+  HeadLimits head{config.limits.maxHeaderFields, config.limits.maxHeaderBytes,
+                  config.limits.maxUriBytes};
+  auto refused = [c = ctx_.get()](const Poco::Net::SocketAddress& peer, const HeadRefusal& r) {
+    c->metrics.countRequest("other", r.status);
+    c->log.information("%s - other client=- status=%d %s (%s)", peer.host().toString(), r.status,
+                       r.problem.code, r.problem.detail);
+  };
+  server_ = std::make_unique<Poco::Net::TCPServer>(
+      new HttpConnectionFactory(params, new Factory(*ctx_), head, *deadlines_, refused), *threads_,
+      socket, params);
   metrics.addGauge("dxhub_open_connections", "Open client connections.",
                    [s = server_.get()] { return static_cast<double>(s->currentConnections()); });
   metrics.addGauge("dxhub_queue_depth",
@@ -519,7 +522,7 @@ void HttpApi::stop(int graceMs) {
   auto deadline = SteadyClock::now() + std::chrono::milliseconds(graceMs);
   while (ctx_->inFlight.load() > 0 && SteadyClock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  server_->stopAll(true);  // idle keep-alive connections are closed
+  deadlines_->stopAll();  // idle keep-alive connections are closed
   threads_->joinAll();
   server_.reset();
 }

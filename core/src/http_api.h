@@ -1,17 +1,19 @@
 #pragma once
-// The HTTP API of DESIGN §6 on Poco's HTTPServer over TLS.
+// The HTTP API of DESIGN §6 on Poco's TCPServer over TLS, with dxhub's HTTP connection
+// (http_connection.h).
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include <Poco/Logger.h>
-#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/TCPServer.h>
 #include <Poco/ThreadPool.h>
 
 #include "case_tracker.h"
 #include "clock.h"
 #include "config.h"
+#include "http_connection.h"
 #include "metrics.h"
 #include "pipeline.h"
 #include "registry.h"
@@ -60,7 +62,8 @@ class HttpApi {
  private:
   std::unique_ptr<ApiContext> ctx_;
   std::unique_ptr<Poco::ThreadPool> threads_;
-  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  std::unique_ptr<RequestDeadlines> deadlines_;  // outlives the server's connections
+  std::unique_ptr<Poco::Net::TCPServer> server_;
 };
 
 }  // namespace dx

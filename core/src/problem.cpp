@@ -20,6 +20,7 @@ constexpr Row kRows[] = {
     {"forbidden", 403, "Forbidden"},
     {"not_found", 404, "Not found"},
     {"method_not_allowed", 405, "Method not allowed"},
+    {"timeout", 408, "Request not complete in time"},
     {"id_conflict", 409, "Message id already used for another message"},
     {"draft_not_pending", 409, "Draft cannot be sent"},
     {"no_signing_key", 409, "No key to sign with"},

@@ -7,7 +7,8 @@ namespace dx {
 
 struct Problem {
   std::string code;    // malformed, bad_signature, unknown_key, cert_invalid, forbidden,
-                       // id_conflict, too_large, schema, pii_aadhaar, stale, busy, bad_query, ...
+                       // id_conflict, too_large, schema, pii_aadhaar, stale, busy, bad_query,
+                       // timeout, ...
   std::string detail;  // one sentence; never contains a full account number or an Aadhaar number
 };
 

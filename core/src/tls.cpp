@@ -71,6 +71,10 @@ Poco::Net::Context::Ptr makeServerContext(const TlsFiles& files) {
   ctx->setSessionCacheSize(20000);
   ctx->setSessionTimeout(3600);
   ctx->preferServerCiphers();
+  // A connection whose reading side ends without TLS close_notify (the request deadline shuts
+  // it, http_connection.h) reads as the end of input, as in nginx, instead of a fatal TLS error
+  // that would leave no way to write the 408. HTTP's own framing still tells a cut request.
+  SSL_CTX_set_options(ctx->sslContext(), SSL_OP_IGNORE_UNEXPECTED_EOF);
   addCrl(*ctx, files.crl);
   return ctx;
 }

@@ -223,7 +223,8 @@ void HubProcess::writeConfig() {
       << ", \"freshness_seconds\": " << options_.freshnessSeconds
       << ", \"max_connections\": " << options_.maxConnections
       << ", \"workers\": " << options_.workers << ", \"queue\": " << options_.queue
-      << ", \"read_timeout_ms\": " << options_.readTimeoutMs << "},\n"
+      << ", \"read_timeout_ms\": " << options_.readTimeoutMs
+      << ", \"request_deadline_s\": " << options_.requestDeadlineS << "},\n"
       << " \"participants\": " << participantsJson(pki)
       << ",\n \"plugins\": " << options_.pluginsJson << "\n}\n";
   if (!out) throw std::runtime_error("cannot write " + configPath_);

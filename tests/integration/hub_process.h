@@ -48,6 +48,7 @@ struct HubOptions {
   int workers = 16;
   int queue = 256;
   int readTimeoutMs = 5000;
+  int requestDeadlineS = 30;       // limits.request_deadline_s
   std::string pluginsJson = "[]";  // the config's `plugins` array, as JSON text
   std::string dbPath;              // the SQLite file; empty: dxhub.db in the hub's temp folder
   std::string storeUrl;            // the config's store.url; "" = a SQLite file in dir()
