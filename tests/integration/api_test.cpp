@@ -435,6 +435,15 @@ TEST_P(HubApiTest, MessageCreatedAnHourAheadIsStale) {
   EXPECT_TRUE(isProblem(post("cc.samastipur", sign(e)), 400, "stale"));
 }
 
+TEST_P(HubApiTest, MessageCreatedCenturiesAheadIsStaleAndTheOffsetIsGivenInDays) {
+  Envelope e = freezeRequest();
+  e.created += 7000LL * 365 * 86400;  // in seconds, a 12-digit number: read as an Aadhaar number
+  Response r = post("cc.samastipur", sign(e));
+  EXPECT_TRUE(isProblem(r, 400, "stale"));
+  EXPECT_NE(r.body.find(" days from the hub's clock"), std::string::npos) << r;
+  EXPECT_FALSE(std::regex_search(r.body, std::regex("[0-9]{12}"))) << r;
+}
+
 TEST_P(HubApiTest, PlainAadhaarNumberInRemarksIsRefused) {
   Envelope request = freezeRequest();
   postAccepted(request);
