@@ -136,30 +136,13 @@ const std::string kPendingColumns =
     "seq, id, recipient, connector, next_attempt_at, lease_owner, lease_until";
 const std::string kPending = "connector <> '' AND state IN ('accepted', 'delivering')";
 
-MessageRecord messageAt(RecordSet& rs, std::size_t row) {
-  auto s = [&](std::size_t col) { return rs.value(col, row).convert<std::string>(); };
-  MessageRecord m;
-  m.seq = rs.value(0, row).convert<Poco::Int64>();
-  m.id = s(1);
-  m.type = s(2);
-  m.from = s(3);
-  m.to = s(4);
-  m.ref = s(5);
-  m.caseId = s(6);
-  m.created = s(7);
-  m.acceptedAt = s(8);
-  m.digest = s(9);
-  m.jws = s(10);
-  m.receipt = s(11);
-  m.state = s(12);
-  m.attempts = rs.value(13, row).convert<int>();
-  m.lastError = s(14);
-  m.connector = s(15);
-  m.nextAttemptAt = rs.value(16, row).convert<Poco::Int64>();
-  m.leaseOwner = s(17);
-  m.leaseUntil = rs.value(18, row).convert<Poco::Int64>();
-  return m;
-}
+// One row of a Poco RecordSet, read as SqliteStatement::Run reads its current row.
+struct RecordSetRow {
+  RecordSet& rs;
+  std::size_t row;
+  std::string text(int column) const { return rs.value(column, row).convert<std::string>(); }
+  std::int64_t int64(int column) const { return rs.value(column, row).convert<Poco::Int64>(); }
+};
 
 // The statements every message runs, in one text for Poco::Data (PostgreSQL) and for the SQLite
 // statements compiled once (SqliteStatement).
@@ -184,8 +167,9 @@ const std::string kSetDelivery =
     " attempts = ?, last_error = ?, next_attempt_at = ?, lease_owner = '', lease_until = 0"
     " WHERE id = ?";
 
-// A message row (kMessageColumns) of a compiled SQLite statement.
-MessageRecord messageAt(const SqliteStatement::Run& r) {
+// A message row (kMessageColumns) of a result: a SqliteStatement::Run or a RecordSetRow.
+template <class Row>
+MessageRecord messageAt(const Row& r) {
   MessageRecord m;
   m.seq = r.int64(0);
   m.id = r.text(1);
@@ -209,8 +193,9 @@ MessageRecord messageAt(const SqliteStatement::Run& r) {
   return m;
 }
 
-// What the delivery scheduler needs of a message (kPendingColumns) of a compiled statement.
-MessageRecord pendingAt(const SqliteStatement::Run& r) {
+// What the delivery scheduler needs of a message (kPendingColumns), of either kind of row.
+template <class Row>
+MessageRecord pendingAt(const Row& r) {
   MessageRecord m;
   m.seq = r.int64(0);
   m.id = r.text(1);
@@ -520,8 +505,9 @@ class SqlStore : public Store {
   std::vector<MessageRecord> pendingDeliveries(int limit) override {
     return read("pending deliveries", [&](ReaderPool::Lease& lease) {
       if (lease->sqlite) {
-        SqliteStatement::Run r = lease->compiled("SELECT " + kPendingColumns + " FROM messages" +
-                                                 " WHERE " + kPending + " ORDER BY seq LIMIT ?")
+        SqliteStatement::Run r = lease
+                                     ->compiled("SELECT " + kPendingColumns + " FROM messages" +
+                                                " WHERE " + kPending + " ORDER BY seq LIMIT ?")
                                      .run();
         r.bindAll(std::int64_t{limit});
         std::vector<MessageRecord> out;
@@ -535,16 +521,9 @@ class SqlStore : public Store {
          << " ORDER BY seq LIMIT " << limit,
           now;
       RecordSet rs(st);
-      std::vector<MessageRecord> out(rs.rowCount());
-      for (std::size_t i = 0; i < rs.rowCount(); ++i) {
-        out[i].seq = rs.value(0, i).convert<Poco::Int64>();
-        out[i].id = rs.value(1, i).convert<std::string>();
-        out[i].to = rs.value(2, i).convert<std::string>();
-        out[i].connector = rs.value(3, i).convert<std::string>();
-        out[i].nextAttemptAt = rs.value(4, i).convert<Poco::Int64>();
-        out[i].leaseOwner = rs.value(5, i).convert<std::string>();
-        out[i].leaseUntil = rs.value(6, i).convert<Poco::Int64>();
-      }
+      std::vector<MessageRecord> out;
+      out.reserve(rs.rowCount());
+      for (std::size_t i = 0; i < rs.rowCount(); ++i) out.push_back(pendingAt(RecordSetRow{rs, i}));
       return out;
     });
   }
@@ -570,7 +549,8 @@ class SqlStore : public Store {
     return read("replies", [&](ReaderPool::Lease& lease) {
       Session& s = *lease;
       std::vector<std::string> ids;
-      s << b_.sql("SELECT id FROM messages WHERE ref = ? AND ref <> '' ORDER BY seq"), bind(id), into(ids), now;
+      s << b_.sql("SELECT id FROM messages WHERE ref = ? AND ref <> '' ORDER BY seq"), bind(id),
+          into(ids), now;
       return ids;
     });
   }
@@ -649,10 +629,11 @@ class SqlStore : public Store {
     return read(what, [&](ReaderPool::Lease& lease) {
       std::vector<MessageRecord> out;
       if (lease->sqlite) {  // the limit is bound too (-1: none), so one text serves every call
-        SqliteStatement::Run r = lease->compiled("SELECT " + kMessageColumns +
-                                                 " FROM messages WHERE " + condition +
-                                                 " ORDER BY seq LIMIT ?")
-                                     .run();
+        SqliteStatement::Run r =
+            lease
+                ->compiled("SELECT " + kMessageColumns + " FROM messages WHERE " + condition +
+                           " ORDER BY seq LIMIT ?")
+                .run();
         r.bindAll(text, after, std::int64_t{limit});
         while (r.step()) out.push_back(messageAt(r));
         return out;
@@ -666,7 +647,7 @@ class SqlStore : public Store {
       st, bind(text), bind(cursor), now;
       RecordSet rs(st);
       out.reserve(rs.rowCount());
-      for (std::size_t i = 0; i < rs.rowCount(); ++i) out.push_back(messageAt(rs, i));
+      for (std::size_t i = 0; i < rs.rowCount(); ++i) out.push_back(messageAt(RecordSetRow{rs, i}));
       return out;
     });
   }

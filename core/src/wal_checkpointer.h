@@ -1,8 +1,8 @@
 #pragma once
 // SQLite's WAL checkpoints, moved off the journal's thread. By default SQLite copies the WAL
 // back into the database file inside whichever commit crosses 1000 pages, so one group commit
-// in a few also wrote and fsync'd a thousand pages while every waiting receipt waited with it
-// (the commit cost about twice what it does without). Here the writer's connection has
+// in a few also wrote and fsync'd a thousand pages while every waiting receipt waited with it.
+// Here the writer's connection has
 // automatic checkpoints off and a WAL hook that wakes this thread, which checkpoints on its own
 // connection (PASSIVE: it never blocks the writer, and a commit never waits for it); past twice
 // the threshold, the writer copies the last few commits itself before a write, so the WAL
