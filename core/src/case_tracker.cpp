@@ -6,6 +6,7 @@
 
 #include "hub.h"
 #include "stored_message.h"
+#include "thread_name.h"
 
 namespace dx {
 
@@ -103,6 +104,7 @@ void CaseTracker::accepted(const std::string& type, const std::string& caseId) {
 }
 
 void CaseTracker::run() {
+  nameThisThread("dx-cases");
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     lock.unlock();

@@ -7,6 +7,7 @@
 #include <future>
 
 #include "jws.h"
+#include "thread_name.h"
 
 namespace dx {
 
@@ -134,6 +135,7 @@ std::chrono::milliseconds DeliveryEngine::backoff(const RetryPolicy& policy, int
 }
 
 void DeliveryEngine::run() {
+  nameThisThread("dx-delivery");
   std::unique_lock lock(mutex_);
   auto nextSweep = std::chrono::steady_clock::now() + lease_;
   while (!stopping_) {
@@ -197,6 +199,7 @@ void DeliveryEngine::startLane(std::optional<MessageRecord> first,
   ++recipient->lanes;
   ++running_;
   std::thread([this, first = std::move(first), recipient]() mutable {
+    nameThisThread("dx-lane");
     deliverInOrder(std::move(first), recipient);
   }).detach();
 }

@@ -4,6 +4,7 @@
 
 #include "audit.h"
 #include "receipt.h"
+#include "thread_name.h"
 
 namespace dx {
 
@@ -185,6 +186,7 @@ void Journal::process(Job& job, Transaction& tx) {
 }
 
 void Journal::run() {
+  nameThisThread("dx-journal");
   std::vector<Job*> batch;
   for (;;) {
     {

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "thread_name.h"
 
 namespace dx {
 
@@ -58,6 +59,7 @@ void WalCheckpointer::beforeWrite() {
 }
 
 void WalCheckpointer::run() {
+  nameThisThread("dx-checkpoint");
   for (;;) {
     bool last;
     {
