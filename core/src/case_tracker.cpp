@@ -6,7 +6,7 @@
 
 #include "hub.h"
 #include "stored_message.h"
-#include "thread_name.h"
+#include "this_thread.h"
 
 namespace dx {
 

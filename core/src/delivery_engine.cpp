@@ -7,7 +7,7 @@
 #include <future>
 
 #include "jws.h"
-#include "thread_name.h"
+#include "this_thread.h"
 
 namespace dx {
 

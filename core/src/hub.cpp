@@ -43,6 +43,12 @@ void StoreSubsystem::initialize(Poco::Util::Application&) {
                                            *s_.store, *s_.journal, *s_.clock, s_.metrics);
   s_.log->information("store: %s, %Ld messages", s_.config.storeUrl,
                       static_cast<Poco::Int64>(s_.store->messageCount()));
+  if (s_.journal->favoured())
+    s_.log->information("store: the journal's thread runs at nice %d", Journal::kNiceness);
+  else
+    s_.log->information("store: the journal's thread runs at the process's own priority (nice "
+                        "%d needs root, CAP_SYS_NICE or LimitNICE=%d)",
+                        Journal::kNiceness, Journal::kNiceness);
 }
 
 void StoreSubsystem::uninitialize() {

@@ -4,7 +4,7 @@
 
 #include "audit.h"
 #include "receipt.h"
-#include "thread_name.h"
+#include "this_thread.h"
 
 namespace dx {
 
@@ -40,8 +40,16 @@ Journal::Journal(Store& store, const Signer& hub, const Clock& clock, Metrics& m
       hub_(hub),
       clock_(clock),
       metrics_(metrics),
-      maxBatch_(maxBatch),
-      thread_([this] { run(); }) {}
+      maxBatch_(maxBatch) {
+  std::promise<bool> started;
+  std::future<bool> favoured = started.get_future();
+  thread_ = std::thread([this, &started] {
+    nameThisThread("dx-journal");
+    started.set_value(setThisThreadNiceness(kNiceness));
+    run();
+  });
+  favoured_ = favoured.get();
+}
 
 Journal::~Journal() {
   stop();
@@ -186,7 +194,6 @@ void Journal::process(Job& job, Transaction& tx) {
 }
 
 void Journal::run() {
-  nameThisThread("dx-journal");
   std::vector<Job*> batch;
   for (;;) {
     {

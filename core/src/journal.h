@@ -77,6 +77,11 @@ class Journal {
   void stop();
   std::size_t queueDepth() const;
 
+  // Every receipt waits for the journal's one thread, which shares the CPUs with the request
+  // threads; it asks for this niceness so that it waits least for a CPU. favoured(): it got it.
+  static constexpr int kNiceness = -10;
+  bool favoured() const { return favoured_; }
+
  private:
   struct Job;
   void run();
@@ -93,6 +98,7 @@ class Journal {
   std::condition_variable wake_;
   std::deque<Job*> queue_;
   bool stopping_ = false;
+  bool favoured_ = false;
   std::thread thread_;
 };
 

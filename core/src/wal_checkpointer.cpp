@@ -3,7 +3,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
-#include "thread_name.h"
+#include "this_thread.h"
 
 namespace dx {
 
