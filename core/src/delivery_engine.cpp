@@ -83,7 +83,10 @@ DeliveryEngine::DeliveryEngine(PluginHost& plugins, Store& store, Journal& journ
       escalate_(std::move(escalate)),
       lease_(lease),
       maxWorkers_(maxWorkers),
-      owner_(instanceName()) {}
+      owner_(instanceName()) {
+  for (const auto& plugin : plugins_.entries())
+    widest_ = std::max(widest_, plugin->retry.inFlight);
+}
 
 DeliveryEngine::~DeliveryEngine() {
   stop();
@@ -147,22 +150,25 @@ void DeliveryEngine::run() {
     }
     // Wakes coalesce: under load, one scan every few milliseconds serves many accepted messages.
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    std::vector<MessageRecord> pending;
+    // Each recipient's queue: its oldest few, as many as the widest in_flight (enough to know
+    // how many lanes it may use), never the whole of a long queue.
+    std::vector<std::vector<MessageRecord>> queues;
     try {
-      pending = store_.pendingDeliveries(2000);
+      for (const std::string& to : store_.pendingRecipients())
+        queues.push_back(store_.pendingFor(to, widest_));
     } catch (const std::exception& e) {
       log_.error("delivery: cannot read pending deliveries: %s", std::string(e.what()));
     }
     std::int64_t now = unixMs(clock_);
     std::int64_t nextDue = now + 1000;  // look again at least every second
     lock.lock();
-    // How many are due per recipient: the lanes it may use (up to its connector's in_flight).
-    std::map<std::string, int> due;
-    for (const MessageRecord& m : pending)
-      if (m.nextAttemptAt <= now && !settling_.count(m.id)) ++due[m.to];
-    std::set<std::string> seen;  // first in first out: only each recipient's oldest is eligible
-    for (MessageRecord& m : pending) {
-      if (!seen.insert(m.to).second) continue;
+    for (std::vector<MessageRecord>& queue : queues) {
+      if (queue.empty()) continue;  // delivered since the recipient was listed
+      // How many are due: the lanes it may use (up to its connector's in_flight).
+      int due = 0;
+      for (const MessageRecord& m : queue)
+        if (m.nextAttemptAt <= now && !settling_.count(m.id)) ++due;
+      MessageRecord& m = queue.front();  // first in first out: only the oldest is eligible
       std::shared_ptr<Recipient> r;
       if (auto b = busy_.find(m.to); b != busy_.end()) {
         r = b->second;  // its lanes take what follows themselves; more lanes if more is due
@@ -185,7 +191,7 @@ void DeliveryEngine::run() {
         busy_.emplace(m.to, r);
         startLane(std::move(m), r);
       }
-      while (!r->refused && r->lanes < std::min(r->plugin.retry.inFlight, due[r->to]) &&
+      while (!r->refused && r->lanes < std::min(r->plugin.retry.inFlight, due) &&
              running_ < maxWorkers_)
         startLane(std::nullopt, r);
     }

@@ -99,6 +99,7 @@ class DeliveryEngine {
   Escalate escalate_;
   std::chrono::milliseconds lease_;
   int maxWorkers_;
+  int widest_ = 1;  // the largest in_flight of any connector
   const std::string owner_;  // this instance in the store's leases: host, pid and a random part
 
   std::mutex mutex_;

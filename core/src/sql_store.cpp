@@ -147,6 +147,13 @@ struct RecordSetRow {
 // The statements every message runs, in one text for Poco::Data (PostgreSQL) and for the SQLite
 // statements compiled once (SqliteStatement).
 const std::string kFindById = "SELECT " + kMessageColumns + " FROM messages WHERE id = ?";
+// The delivery scheduler's look at each recipient's queue: the index of pending deliveries by
+// recipient answers both, without reading the rows of a long queue.
+const std::string kPendingRecipients =
+    "SELECT DISTINCT recipient FROM messages WHERE " + kPending;
+const std::string kPendingFor = "SELECT " + kPendingColumns +
+                                " FROM messages WHERE recipient = ? AND " + kPending +
+                                " ORDER BY seq";
 const std::string kNextPending = "SELECT " + kPendingColumns +
                                  " FROM messages WHERE recipient = ? AND seq > ? AND " + kPending +
                                  " ORDER BY seq LIMIT 1";
@@ -502,26 +509,34 @@ class SqlStore : public Store {
     return messagesWhere("type lookup", "type = ? AND seq > ?", type, after, limit);
   }
 
-  std::vector<MessageRecord> pendingDeliveries(int limit) override {
-    return read("pending deliveries", [&](ReaderPool::Lease& lease) {
+  std::vector<std::string> pendingRecipients() override {
+    return read("pending recipients", [&](ReaderPool::Lease& lease) {
+      std::vector<std::string> out;
       if (lease->sqlite) {
-        SqliteStatement::Run r = lease
-                                     ->compiled("SELECT " + kPendingColumns + " FROM messages" +
-                                                " WHERE " + kPending + " ORDER BY seq LIMIT ?")
-                                     .run();
-        r.bindAll(std::int64_t{limit});
-        std::vector<MessageRecord> out;
+        SqliteStatement::Run r = lease->compiled(kPendingRecipients).run();
+        while (r.step()) out.push_back(r.text(0));
+        return out;
+      }
+      Session& s = *lease;
+      s << kPendingRecipients, into(out), now;
+      return out;
+    });
+  }
+
+  std::vector<MessageRecord> pendingFor(const std::string& recipient, int limit) override {
+    return read("pending deliveries", [&](ReaderPool::Lease& lease) {
+      std::vector<MessageRecord> out;
+      if (lease->sqlite) {
+        SqliteStatement::Run r = lease->compiled(kPendingFor + " LIMIT ?").run();
+        r.bindAll(recipient, std::int64_t{limit});
         while (r.step()) out.push_back(pendingAt(r));
         return out;
       }
       Session& s = *lease;
       Statement st(s);
-      // Only what scheduling needs; the worker reads the whole message when it is its turn.
-      st << "SELECT " << kPendingColumns << " FROM messages WHERE " << kPending
-         << " ORDER BY seq LIMIT " << limit,
-          now;
+      std::string to = recipient;
+      st << b_.sql(kPendingFor) << " LIMIT " << limit, bind(to), now;
       RecordSet rs(st);
-      std::vector<MessageRecord> out;
       out.reserve(rs.rowCount());
       for (std::size_t i = 0; i < rs.rowCount(); ++i) out.push_back(pendingAt(RecordSetRow{rs, i}));
       return out;

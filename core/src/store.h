@@ -75,11 +75,13 @@ class Store {
   // Messages to `recipient` with seq > after, oldest first, at most `limit`.
   virtual std::vector<MessageRecord> inbox(const std::string& recipient, std::int64_t after,
                                            int limit) = 0;
-  // Messages a connector still has to deliver (accepted or delivering), oldest first; only
-  // seq, id, to, connector, nextAttemptAt, leaseOwner and leaseUntil are filled in.
-  virtual std::vector<MessageRecord> pendingDeliveries(int limit) = 0;
+  // The recipients of messages a connector still has to deliver (accepted or delivering).
+  virtual std::vector<std::string> pendingRecipients() = 0;
+  // Messages to `recipient` that a connector still has to deliver, oldest first, at most
+  // `limit`; only seq, id, to, connector, nextAttemptAt, leaseOwner and leaseUntil are filled in.
+  virtual std::vector<MessageRecord> pendingFor(const std::string& recipient, int limit) = 0;
   // The oldest message to `recipient` after `afterSeq` that a connector still has to deliver
-  // (filled in as pendingDeliveries does), if any.
+  // (filled in as pendingFor does), if any.
   virtual std::optional<MessageRecord> nextPendingFor(const std::string& recipient,
                                                       std::int64_t afterSeq) = 0;
   // Claims the delivery of message `id` for hub instance `owner` until `leaseUntil` (unix ms):

@@ -1,5 +1,6 @@
 // The journal and the store together, on each back end (SQLite and PostgreSQL): group commit,
 // dedupe, the audit chain, receipts, state changes, failures and restarts.
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -47,8 +48,9 @@ class FailingStore : public Store {
                    std::int64_t n) override {
     inner_.setDelivery(id, s, a, e, n);
   }
-  std::vector<MessageRecord> pendingDeliveries(int limit) override {
-    return inner_.pendingDeliveries(limit);
+  std::vector<std::string> pendingRecipients() override { return inner_.pendingRecipients(); }
+  std::vector<MessageRecord> pendingFor(const std::string& r, int limit) override {
+    return inner_.pendingFor(r, limit);
   }
   std::optional<MessageRecord> nextPendingFor(const std::string& r, std::int64_t a) override {
     return inner_.nextPendingFor(r, a);
@@ -395,6 +397,34 @@ TEST_P(JournalTest, AConflictingIdInABatchLeavesTheRestOfTheBatchStored) {
   EXPECT_EQ(verifyAuditChain(*store_).entries, 21);
 }
 
+// What the delivery scheduler reads: who has deliveries waiting, and each one's oldest first.
+// A message for the inbox (no connector) and a delivered one are not waiting.
+TEST_P(JournalTest, PendingDeliveriesAreListedByRecipientOldestFirst) {
+  std::vector<std::string> ids;
+  for (const char* to : {"bank.sbi", "bank.pnb", "bank.sbi", "bank.sbi"}) {
+    VerifiedMessage m = test::verified("cc.samastipur", request(to));
+    ASSERT_EQ(journal_->accept(m, "cc.samastipur", {}, "probe").outcome,
+              Journal::Outcome::Accepted);
+    ids.emplace_back(m.id());
+  }
+  VerifiedMessage inbox = test::verified("cc.samastipur", request("bank.hdfc"));
+  ASSERT_EQ(journal_->accept(inbox, "cc.samastipur").outcome, Journal::Outcome::Accepted);
+
+  std::vector<std::string> recipients = store_->pendingRecipients();
+  std::sort(recipients.begin(), recipients.end());
+  EXPECT_EQ(recipients, (std::vector<std::string>{"bank.pnb", "bank.sbi"}));
+  std::vector<MessageRecord> sbi = store_->pendingFor("bank.sbi", 2);
+  ASSERT_EQ(sbi.size(), 2u);
+  EXPECT_EQ(sbi[0].id, ids[0]);
+  EXPECT_EQ(sbi[1].id, ids[2]);
+  EXPECT_EQ(sbi[0].connector, "probe");
+
+  ASSERT_TRUE(journal_->write(
+      [&](Journal::Transaction& tx) { tx.store.setDelivery(ids[1], "delivered", 1, "", 0); }));
+  EXPECT_EQ(store_->pendingRecipients(), std::vector<std::string>{"bank.sbi"});
+  EXPECT_TRUE(store_->pendingFor("bank.pnb", 10).empty());
+}
+
 // Claims are the PostgreSQL back end's: one instance at a time works a delivery.
 TEST_P(JournalTest, ADeliveryIsClaimedByOneInstanceUntilItsLeaseEnds) {
   VerifiedMessage m = test::verified("cc.samastipur", request());
@@ -410,7 +440,8 @@ TEST_P(JournalTest, ADeliveryIsClaimedByOneInstanceUntilItsLeaseEnds) {
   EXPECT_TRUE(store_->claimDelivery(id, "a", 1000, 2000));
   EXPECT_FALSE(other->claimDelivery(id, "b", 1500, 2500));  // a holds it
   EXPECT_TRUE(store_->claimDelivery(id, "a", 1500, 3000));  // a may extend its own
-  std::vector<MessageRecord> pending = other->pendingDeliveries(10);
+  EXPECT_EQ(other->pendingRecipients(), std::vector<std::string>{"bank.sbi"});
+  std::vector<MessageRecord> pending = other->pendingFor("bank.sbi", 10);
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_EQ(pending[0].leaseOwner, "a");
   EXPECT_EQ(pending[0].leaseUntil, 3000);
@@ -423,7 +454,8 @@ TEST_P(JournalTest, ADeliveryIsClaimedByOneInstanceUntilItsLeaseEnds) {
   ASSERT_TRUE(journal_->write(
       [&](Journal::Transaction& tx) { tx.store.setDelivery(id, "delivered", 2, "", 0); }));
   EXPECT_FALSE(other->claimDelivery(id, "b", 9000, 10000));
-  EXPECT_TRUE(other->pendingDeliveries(10).empty());
+  EXPECT_TRUE(other->pendingFor("bank.sbi", 10).empty());
+  EXPECT_TRUE(other->pendingRecipients().empty());
 }
 
 // A PostgreSQL server may drop the hub's connections (restart, failover, an administrator):
