@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include <Poco/String.h>
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -313,6 +314,26 @@ TEST_P(HubApiTest, InboxWithoutClientCertificateIsUnauthenticated) {
 TEST_P(HubApiTest, FreezeRequestIsAcceptedWithHubSignedReceipt) {
   Message m = sign(freezeRequest());
   expectReceipt(post("cc.samastipur", m), m, "cc.samastipur");
+}
+
+// A bank's or a station's client keeps one connection for many requests: the hub keeps it
+// open after a receipt, a refusal and a GET alike (HTTP/1.1 keep-alive), so that only the first
+// request pays for a TLS handshake.
+TEST_P(HubApiTest, OneConnectionCarriesRequestAfterRequest) {
+  auto keptAlive = [](const Response& r) {
+    return Poco::icompare(r.header("connection"), "keep-alive") == 0;
+  };
+  for (int i = 0; i < 3; ++i) {
+    Response receipt = post("cc.samastipur", sign(freezeRequest()));
+    ASSERT_EQ(receipt.status, 202) << receipt;
+    EXPECT_TRUE(keptAlive(receipt)) << receipt.header("connection");
+  }
+  Response refused = post("cc.samastipur", sign(freezeResponse("bank.sbi", freezeRequest())));
+  ASSERT_EQ(refused.status, 403) << refused;
+  EXPECT_TRUE(keptAlive(refused)) << refused.header("connection");
+  Response health = as("cc.samastipur").get("/healthz");
+  ASSERT_EQ(health.status, 200) << health;
+  EXPECT_TRUE(keptAlive(health)) << health.header("connection");
 }
 
 TEST_P(HubApiTest, RepostingSameMessageReturnsByteIdenticalReceipt) {
