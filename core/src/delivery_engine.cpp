@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <future>
 
 #include "jws.h"
 #include "this_thread.h"
@@ -27,29 +26,87 @@ std::int64_t unixMs(const Clock& clock) {
       .count();
 }
 
-// One deliver() call on a thread of its own; nullopt when it did not return within `timeout`
-// (the thread is then left to finish by itself, and its connector is marked as having a hung
-// call so it is never destroyed under it).
-std::optional<DeliveryResult> callWithTimeout(PluginEntry& plugin, const Message& message,
-                                              std::chrono::milliseconds timeout) {
-  auto promise = std::make_shared<std::promise<DeliveryResult>>();
-  std::future<DeliveryResult> future = promise->get_future();
-  Connector* connector = plugin.connector.get();
-  ++plugin.callsInFlight;
-  std::thread([promise, connector, message, &plugin] {
-    DeliveryResult r = DeliveryResult::retry("connector threw an exception");
-    try {
-      r = connector->deliver(message);
-    } catch (const std::exception& e) {
-      r = DeliveryResult::retry(std::string("connector threw: ") + e.what());
-    } catch (...) {
+}  // namespace
+
+// A lane's deliver() calls, made one at a time on a thread of its own that is kept between
+// calls (a thread started per call cost more than the call's own work at peak: the start, the
+// stack's pages, and its release flushing every CPU's TLB). A call that does not return within
+// its timeout is left to finish by itself: its connector stays marked as having a call in
+// flight, so it is never destroyed under it, and this Caller is spent (the lane takes a new one).
+class DeliveryEngine::Caller {
+ public:
+  Caller() : state_(std::make_shared<State>()) {
+    std::thread([s = state_] {
+      nameThisThread("dx-call");
+      s->run();
+    }).detach();
+  }
+  ~Caller() { state_->close(); }  // its thread ends once any call it is in returns
+  Caller(const Caller&) = delete;
+  Caller& operator=(const Caller&) = delete;
+
+  bool spent() const { return spent_; }
+
+  // nullopt when the call did not return within `timeout`.
+  std::optional<DeliveryResult> call(PluginEntry& plugin, const Message& message,
+                                     std::chrono::milliseconds timeout) {
+    Connector* connector = plugin.connector.get();
+    ++plugin.callsInFlight;
+    std::unique_lock lock(state_->mutex);
+    state_->job = [connector, message, &plugin] {
+      DeliveryResult r = DeliveryResult::retry("connector threw an exception");
+      try {
+        r = connector->deliver(message);
+      } catch (const std::exception& e) {
+        r = DeliveryResult::retry(std::string("connector threw: ") + e.what());
+      } catch (...) {
+      }
+      --plugin.callsInFlight;
+      return r;
+    };
+    state_->changed.notify_all();
+    if (!state_->changed.wait_for(lock, timeout, [&] { return state_->result.has_value(); })) {
+      spent_ = true;
+      return std::nullopt;
     }
-    --plugin.callsInFlight;
-    promise->set_value(std::move(r));
-  }).detach();
-  if (future.wait_for(timeout) != std::future_status::ready) return std::nullopt;
-  return future.get();
-}
+    std::optional<DeliveryResult> r = std::move(state_->result);
+    state_->result.reset();
+    return r;
+  }
+
+ private:
+  struct State {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::function<DeliveryResult()> job;
+    std::optional<DeliveryResult> result;
+    bool closing = false;
+
+    void run() {
+      std::unique_lock lock(mutex);
+      for (;;) {
+        changed.wait(lock, [&] { return job || closing; });
+        if (!job) return;  // closing, and no call left
+        std::function<DeliveryResult()> work = std::move(job);
+        job = nullptr;
+        lock.unlock();
+        DeliveryResult r = work();
+        lock.lock();
+        result = std::move(r);
+        changed.notify_all();
+      }
+    }
+    void close() {
+      std::lock_guard lock(mutex);
+      closing = true;
+      changed.notify_all();
+    }
+  };
+  std::shared_ptr<State> state_;
+  bool spent_ = false;
+};
+
+namespace {
 
 // Names this process among the hub instances sharing a database.
 std::string instanceName() {
@@ -234,9 +291,10 @@ std::optional<MessageRecord> DeliveryEngine::take(Recipient& r) {
 
 void DeliveryEngine::deliverInOrder(std::optional<MessageRecord> next,
                                     std::shared_ptr<Recipient> recipient) {
+  std::unique_ptr<Caller> caller;
   if (!next) next = take(*recipient);
   while (next) {
-    if (!attempt(*next, recipient->plugin)) {
+    if (!attempt(*next, recipient->plugin, caller)) {
       std::lock_guard lock(mutex_);
       recipient->refused = true;
       break;
@@ -252,7 +310,8 @@ void DeliveryEngine::deliverInOrder(std::optional<MessageRecord> next,
   changed_.notify_all();
 }
 
-bool DeliveryEngine::attempt(const MessageRecord& pending, PluginEntry& plugin) {
+bool DeliveryEngine::attempt(const MessageRecord& pending, PluginEntry& plugin,
+                             std::unique_ptr<Caller>& caller) {
   auto started = std::chrono::steady_clock::now();
   std::optional<MessageRecord> stored;
   try {
@@ -271,8 +330,9 @@ bool DeliveryEngine::attempt(const MessageRecord& pending, PluginEntry& plugin) 
   if ((stored->state != "accepted" && stored->state != "delivering") ||
       stored->nextAttemptAt > unixMs(clock_))
     return false;
+  if (!caller || caller->spent()) caller = std::make_unique<Caller>();
   std::optional<DeliveryResult> result =
-      callWithTimeout(plugin, toMessage(*stored), plugin.retry.timeout);
+      caller->call(plugin, toMessage(*stored), plugin.retry.timeout);
   if (!result)
     result = DeliveryResult::retry("no answer from " + plugin.name + " within " +
                                    std::to_string(plugin.retry.timeout.count()) + " ms");

@@ -2,8 +2,9 @@
 // Delivery: every accepted message routed to a connector is handed to it until it is delivered
 // or dead (DESIGN §5, STYLE "the core owns reliability").
 //
-// One scheduler thread picks due deliveries, first in first out per recipient, and runs each
-// attempt on its own thread with a time limit, so a hung connector cannot stall the others.
+// One scheduler thread picks due deliveries, first in first out per recipient, and each lane
+// makes its deliver() calls on a thread of its own with a time limit, so a hung connector cannot
+// stall the others.
 // A recipient's deliveries go out in order through up to `in_flight` lanes (the connector's
 // retry policy; 1 by default: one at a time). With more, they are started in order and may
 // finish out of order; when one is not delivered, no lane starts another for that recipient
@@ -79,8 +80,10 @@ class DeliveryEngine {
   std::optional<MessageRecord> take(Recipient& recipient);
   // Starts a lane (the engine's mutex held); `first` empty: it takes its first message.
   void startLane(std::optional<MessageRecord> first, const std::shared_ptr<Recipient>& recipient);
-  // One attempt; false when the recipient's queue must wait (not delivered).
-  bool attempt(const MessageRecord& pending, PluginEntry& plugin);
+  class Caller;
+  // One attempt, its deliver() call made by `caller` (a new one if it has none, or a spent one);
+  // false when the recipient's queue must wait (not delivered).
+  bool attempt(const MessageRecord& pending, PluginEntry& plugin, std::unique_ptr<Caller>& caller);
   // Records the outcome through the journal without waiting for the commit; until it is
   // durable the message is in settling_, so the scheduler does not hand it out again.
   void settle(const MessageRecord& message, PluginEntry& plugin, const DeliveryResult& result);
