@@ -380,8 +380,10 @@ class Bank {
   StopFlag& stop() { return stop_; }
 
   void log(const std::string& line) {
+    // One write per line (std::cerr is unbuffered: one write per << otherwise).
+    std::string out = nowRfc3339() + " dx-sim-bank " + o_.id + ": " + line + "\n";
     std::lock_guard<std::mutex> lock(logMutex_);
-    std::cerr << nowRfc3339() << " dx-sim-bank " << o_.id << ": " << line << std::endl;
+    std::cerr.write(out.data(), static_cast<std::streamsize>(out.size()));
   }
 
   // Everything a POST /dx/v1/freeze comes to.
