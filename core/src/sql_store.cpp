@@ -124,6 +124,10 @@ const std::vector<Migration>& migrations() {
         "CREATE INDEX messages_by_ref ON messages (ref, seq) WHERE ref <> ''"}},
       // Dead messages are few among many: the escalation sweep finds them without scanning.
       {7, {"CREATE INDEX messages_dead ON messages (seq) WHERE state = 'dead'"}},
+      // The delivery scheduler reads each recipient's queue through
+      // messages_to_deliver_by_recipient; no query uses the queue in seq order any more, and the
+      // index cost a write per delivery and per message to a connector.
+      {8, {"DROP INDEX messages_to_deliver"}},
   };
   return kMigrations;
 }
@@ -148,9 +152,15 @@ struct RecordSetRow {
 // statements compiled once (SqliteStatement).
 const std::string kFindById = "SELECT " + kMessageColumns + " FROM messages WHERE id = ?";
 // The delivery scheduler's look at each recipient's queue: the index of pending deliveries by
-// recipient answers both, without reading the rows of a long queue.
+// recipient answers both, without reading a long queue. The recipients by a loose index scan
+// (one index search per recipient; a DISTINCT reads every pending entry: 2 ms for 27,000 on
+// SQLite, 0.03 ms this way), in SQL that SQLite and PostgreSQL both run.
 const std::string kPendingRecipients =
-    "SELECT DISTINCT recipient FROM messages WHERE " + kPending;
+    "WITH RECURSIVE r(recipient) AS ("
+    " SELECT MIN(recipient) FROM messages WHERE " + kPending +
+    " UNION ALL SELECT (SELECT MIN(recipient) FROM messages WHERE " + kPending +
+    " AND recipient > r.recipient) FROM r WHERE r.recipient IS NOT NULL)"
+    " SELECT recipient FROM r WHERE recipient IS NOT NULL";
 const std::string kPendingFor = "SELECT " + kPendingColumns +
                                 " FROM messages WHERE recipient = ? AND " + kPending +
                                 " ORDER BY seq";
