@@ -263,6 +263,7 @@ void DeliveryEngine::startLane(std::optional<MessageRecord> first,
   ++running_;
   std::thread([this, first = std::move(first), recipient]() mutable {
     nameThisThread("dx-lane");
+    adjustThisThreadNiceness(kLaneNiceness);  // its Caller's thread inherits it
     deliverInOrder(std::move(first), recipient);
   }).detach();
 }

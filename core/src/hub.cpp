@@ -44,11 +44,12 @@ void StoreSubsystem::initialize(Poco::Util::Application&) {
   s_.log->information("store: %s, %Ld messages", s_.config.storeUrl,
                       static_cast<Poco::Int64>(s_.store->messageCount()));
   if (s_.journal->favoured())
-    s_.log->information("store: the journal's thread runs at nice %d", Journal::kNiceness);
+    s_.log->information("store: the journal's thread runs %d below the process's niceness, the "
+                        "delivery lanes %d below",
+                        -Journal::kNiceness, -DeliveryEngine::kLaneNiceness);
   else
-    s_.log->information("store: the journal's thread runs at the process's own priority (nice "
-                        "%d needs root, CAP_SYS_NICE or LimitNICE=%d)",
-                        Journal::kNiceness, Journal::kNiceness);
+    s_.log->information("store: the journal's thread and the delivery lanes run at the "
+                        "process's niceness (lowering it needs root, CAP_SYS_NICE or LimitNICE=)");
 }
 
 void StoreSubsystem::uninitialize() {

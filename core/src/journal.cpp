@@ -45,7 +45,7 @@ Journal::Journal(Store& store, const Signer& hub, const Clock& clock, Metrics& m
   std::future<bool> favoured = started.get_future();
   thread_ = std::thread([this, &started] {
     nameThisThread("dx-journal");
-    started.set_value(setThisThreadNiceness(kNiceness));
+    started.set_value(adjustThisThreadNiceness(kNiceness));
     run();
   });
   favoured_ = favoured.get();

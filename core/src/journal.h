@@ -78,7 +78,8 @@ class Journal {
   std::size_t queueDepth() const;
 
   // Every receipt waits for the journal's one thread, which shares the CPUs with the request
-  // threads; it asks for this niceness so that it waits least for a CPU. favoured(): it got it.
+  // threads; it asks for this much below the process's niceness, so that it waits least for a
+  // CPU. favoured(): it got it.
   static constexpr int kNiceness = -10;
   bool favoured() const { return favoured_; }
 

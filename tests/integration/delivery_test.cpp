@@ -1,7 +1,11 @@
 // The plugin loader and the delivery engine, through the real `dxhub serve` and the probe
 // connector (tests/integration/plugins/probe_connector.cpp), whose record file counts deliveries.
 // The delivery tests run once on SQLite and once on PostgreSQL.
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -13,7 +17,9 @@
 
 #include "base64url.h"
 #include "clock.h"
+#include "delivery_engine.h"
 #include "hub_process.h"
+#include "journal.h"
 #include "jws.h"
 #include "test_support.h"
 
@@ -162,6 +168,45 @@ TEST_P(DeliveryTest, InFlightDeliversToOneRecipientThroughSeveralLanesEachOnce) 
   std::ifstream(peak) >> most;
   EXPECT_GE(most, 2);
   EXPECT_LE(most, 4);
+}
+
+// The hub's niceness by thread name (field 19 of /proc/PID/task/TID/stat); -100 for none.
+std::map<std::string, int> nicenessByThread(pid_t pid) {
+  std::map<std::string, int> out;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::string name, stat;
+    std::getline(std::ifstream(task.path() / "comm"), name);
+    std::getline(std::ifstream(task.path() / "stat"), stat);
+    if (name.empty() || stat.empty()) continue;  // ended meanwhile
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 19; ++i) fields >> field;
+    out[name] = std::stoi(field);
+  }
+  return out;
+}
+
+// Where the process may (root, CAP_SYS_NICE), the journal's thread runs 10 below the process's
+// niceness and the delivery lanes with their call threads 5 below: receipts first, then
+// delivering what was accepted, then accepting more. Otherwise all run at the process's own, and
+// the log says so.
+TEST_P(DeliveryTest, TheJournalAndTheLanesRunAtTheirNiceness) {
+  startHub(R"("delay_ms": 1000)");
+  post();
+  std::map<std::string, int> nice;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  do {
+    std::this_thread::sleep_for(20ms);
+    nice = nicenessByThread(hub_->pid());
+  } while (!nice.count("dx-call") && std::chrono::steady_clock::now() < deadline);
+  ASSERT_TRUE(nice.count("dx-call")) << "no delivery call in flight";
+  const bool may = hub_->log().find("the journal's thread runs 10 below") != std::string::npos;
+  EXPECT_EQ(may, geteuid() == 0) << hub_->log();
+  const int own = getpriority(PRIO_PROCESS, 0);  // this test's, which the hub inherited
+  EXPECT_EQ(nice["dx-journal"], own + (may ? Journal::kNiceness : 0));
+  EXPECT_EQ(nice["dx-lane"], own + (may ? DeliveryEngine::kLaneNiceness : 0));
+  EXPECT_EQ(nice["dx-call"], own + (may ? DeliveryEngine::kLaneNiceness : 0));
 }
 
 TEST_P(DeliveryTest, RetriesAreVisibleAndEndInDelivery) {
