@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -170,23 +169,6 @@ TEST_P(DeliveryTest, InFlightDeliversToOneRecipientThroughSeveralLanesEachOnce) 
   EXPECT_LE(most, 4);
 }
 
-// The hub's niceness by thread name (field 19 of /proc/PID/task/TID/stat); -100 for none.
-std::map<std::string, int> nicenessByThread(pid_t pid) {
-  std::map<std::string, int> out;
-  for (const auto& task :
-       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
-    std::string name, stat;
-    std::getline(std::ifstream(task.path() / "comm"), name);
-    std::getline(std::ifstream(task.path() / "stat"), stat);
-    if (name.empty() || stat.empty()) continue;  // ended meanwhile
-    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
-    std::string field;
-    for (int i = 3; i <= 19; ++i) fields >> field;
-    out[name] = std::stoi(field);
-  }
-  return out;
-}
-
 // Where the process may (root, CAP_SYS_NICE), the journal's thread runs 10 below the process's
 // niceness and the delivery lanes with their call threads 5 below: receipts first, then
 // delivering what was accepted, then accepting more. Otherwise all run at the process's own, and
@@ -198,7 +180,7 @@ TEST_P(DeliveryTest, TheJournalAndTheLanesRunAtTheirNiceness) {
   auto deadline = std::chrono::steady_clock::now() + 10s;
   do {
     std::this_thread::sleep_for(20ms);
-    nice = nicenessByThread(hub_->pid());
+    nice = test::nicenessByThread(hub_->pid());
   } while (!nice.count("dx-call") && std::chrono::steady_clock::now() < deadline);
   ASSERT_TRUE(nice.count("dx-call")) << "no delivery call in flight";
   const bool may = hub_->log().find("the journal's thread runs 10 below") != std::string::npos;

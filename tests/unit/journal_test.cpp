@@ -3,8 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <map>
 #include <thread>
 
 #include <sys/resource.h>
@@ -458,28 +457,16 @@ TEST_P(JournalTest, ADeliveryIsClaimedByOneInstanceUntilItsLeaseEnds) {
   EXPECT_TRUE(other->pendingRecipients().empty());
 }
 
-// A PostgreSQL server may drop the hub's connections (restart, failover, an administrator):
-// the store opens new ones and carries on.
-// The journal's thread is found by its name, and its niceness read from /proc (field 19 of its
-// stat line, after the parenthesised name): what favoured() says must be what the kernel has.
+// The journal's thread, found by its name: what favoured() says must be what the kernel has.
 TEST_P(JournalTest, ItsThreadRunsAtTheNicenessItReports) {
-  std::optional<int> nice;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::string name;
-    std::getline(std::ifstream(task.path() / "comm"), name);
-    if (name != "dx-journal") continue;
-    std::string stat;
-    std::getline(std::ifstream(task.path() / "stat"), stat);
-    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
-    std::string field;
-    for (int i = 3; i <= 19; ++i) fields >> field;  // fields 3 (state) to 19 (nice)
-    nice = std::stoi(field);
-  }
-  ASSERT_TRUE(nice) << "no thread named dx-journal";
+  std::map<std::string, int> nice = test::nicenessByThread();
+  ASSERT_TRUE(nice.count("dx-journal")) << "no thread named dx-journal";
   int own = getpriority(PRIO_PROCESS, 0);  // this thread's: the process's own
-  EXPECT_EQ(*nice, own + (journal_->favoured() ? Journal::kNiceness : 0));
+  EXPECT_EQ(nice["dx-journal"], own + (journal_->favoured() ? Journal::kNiceness : 0));
 }
 
+// A PostgreSQL server may drop the hub's connections (restart, failover, an administrator):
+// the store opens new ones and carries on.
 class ReconnectTest : public JournalTest {};
 
 TEST_P(ReconnectTest, AfterTheServerDropsEveryConnectionTheStoreCarriesOn) {

@@ -1,8 +1,10 @@
 #include "test_support.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 
 #include <Poco/Data/PostgreSQL/Connector.h>
@@ -229,6 +231,23 @@ void TestDatabase::allowConnections(bool allow) const {
     server << "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '" +
                   name_ + "'",
         now;
+}
+
+std::map<std::string, int> nicenessByThread(pid_t pid) {
+  std::map<std::string, int> out;
+  std::string dir = pid == 0 ? "/proc/self/task" : "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(dir)) {
+    std::string name, stat;
+    std::getline(std::ifstream(task.path() / "comm"), name);
+    std::getline(std::ifstream(task.path() / "stat"), stat);
+    std::size_t end = stat.rfind(')');  // the name, in parentheses, may hold anything
+    if (name.empty() || end == std::string::npos) continue;  // ended meanwhile
+    std::istringstream fields(stat.substr(end + 2));
+    std::string field;
+    for (int i = 3; i <= 19; ++i) fields >> field;  // fields 3 (state) to 19 (nice)
+    out[name] = std::stoi(field);
+  }
+  return out;
 }
 
 }  // namespace dx::test

@@ -1,7 +1,10 @@
 #pragma once
 // Shared by the unit tests: a development PKI made once by certs/make-dev-pki.sh, a config that
 // points at it, and signing helpers.
+#include <sys/types.h>
+
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -84,5 +87,9 @@ class TestDatabase {
  private:
   std::string backend_, url_, dir_, name_;
 };
+
+// The niceness of each thread of process `pid` (0: this one) by its name, as the kernel has it
+// (field 19 of /proc/PID/task/TID/stat). Threads that end while they are read are left out.
+std::map<std::string, int> nicenessByThread(pid_t pid = 0);
 
 }  // namespace dx::test
