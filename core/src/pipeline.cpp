@@ -83,8 +83,8 @@ Outcome Pipeline::refused(const Problem& problem, const std::string& client, std
   };
   std::string shownId = isUuid(id) ? std::string(id) : std::string();
   std::string shownType = type.empty() || isContractType(type) ? std::string(type) : "other";
-  AuditEntry entry{0,           {},        "refused",    shownId,         std::string(digest),
-                   known(from), known(to), shownType,    problem.code,    known(client),
+  AuditEntry entry{0,           {},        "refused", shownId,      std::string(digest),
+                   known(from), known(to), shownType, problem.code, known(client),
                    {}};
   if (!journal_.record(std::move(entry)) && problem.code != "store_unavailable") {
     Problem unavailable{"store_unavailable", "the hub cannot write its audit log; retry later"};
@@ -133,54 +133,67 @@ Outcome Pipeline::submit(std::string_view jws, const std::string& client) {
     return refuse({"forbidden", "the client certificate is " + client +
                                     "'s, but the message is signed by " + std::string(from)});
 
-  // dedupe: the same id again is the same message (the original receipt), or a conflict.
+  // dedupe: the same id again is the same message (the original receipt), or a conflict. It
+  // comes before every other check, so that a client may always retry safely, even once its
+  // message has gone stale. The journal finds a stored id when it writes (a unique key), so a
+  // message that passes the checks below needs no lookup here; a refusal from them first looks
+  // whether the id is stored, and answers as the dedupe would have.
   // The hub's own messages (escalations, chase requests) have ids derived from what they are
   // about, so that what one hub instance has sent another does not send again: for them a
   // stored id means "already done", whatever its digest (its `created` differs).
   if (id.empty()) return refuse({"schema", "envelope: id is required (a UUID)"});
   const bool hubsOwn = client.empty() && from == config_.hubId;
-  if (std::optional<MessageRecord> existing = store_.find(std::string(id))) {
-    if (existing->digest != m.digest && !hubsOwn)
+  auto stored = [&](const MessageRecord& existing) -> Outcome {
+    if (existing.digest != m.digest && !hubsOwn)
       return refuse({"id_conflict", "message id " + std::string(id) +
                                         " was already used for a different message"});
     metrics_.countMessage(type, "duplicate");
-    return {200, "duplicate", existing->receipt, std::string(id), std::string(type)};
-  }
+    return {200, "duplicate", existing.receipt, std::string(id), std::string(type)};
+  };
+  auto refuseUnlessStored = [&](Problem p) {
+    if (std::optional<MessageRecord> existing = store_.find(std::string(id)))
+      return stored(*existing);
+    return refuse(std::move(p));
+  };
 
   // freshness
   std::optional<std::int64_t> created = parseRfc3339(m.created());
-  if (!created) return refuse({"schema", "envelope: created must be an RFC 3339 time with offset"});
+  if (!created)
+    return refuseUnlessStored({"schema", "envelope: created must be an RFC 3339 time with offset"});
   if (std::int64_t off = *created - now; std::llabs(off) > config_.limits.freshnessSeconds) {
     // In days past one day: a far-off time in seconds is a 12-digit number, which a reader (or
     // the leak scan) cannot tell from an Aadhaar number.
     std::string by = std::llabs(off) < 86400 ? std::to_string(off) + " s"
                                              : std::to_string(off / 86400) + " days";
-    return refuse({"stale", "created is " + by + " from the hub's clock; allowed is ±" +
-                                std::to_string(config_.limits.freshnessSeconds) + " s"});
+    return refuseUnlessStored({"stale", "created is " + by + " from the hub's clock; allowed is ±" +
+                                            std::to_string(config_.limits.freshnessSeconds) +
+                                            " s"});
   }
 
   // authorize
   const Participant* recipient = registry_.find(to);
-  if (!recipient) return refuse({"forbidden", "recipient is not a registered participant"});
+  if (!recipient)
+    return refuseUnlessStored({"forbidden", "recipient is not a registered participant"});
   const PolicyRule* rule = policy_.find(m.sender().role, std::string(type), recipient->role);
   if (!rule)
-    return refuse({"forbidden", "a " + m.sender().role + " may not send " +
-                                    (isContractType(type) ? std::string(type) : "this type") +
-                                    " to a " + recipient->role});
+    return refuseUnlessStored(
+        {"forbidden", "a " + m.sender().role + " may not send " +
+                          (isContractType(type) ? std::string(type) : "this type") + " to a " +
+                          recipient->role});
   std::string answers;
   if (rule->ref) {
     if (m.ref().empty())
-      return refuse({"schema", "envelope: ref is required on " + std::string(type)});
+      return refuseUnlessStored({"schema", "envelope: ref is required on " + std::string(type)});
     std::optional<ReferencedMessage> referenced;
     if (std::optional<MessageRecord> r = store_.find(std::string(m.ref())))
       referenced = ReferencedMessage{r->type, r->from, r->to};
     if (auto p = Policy::checkRef(*rule, std::string(from), std::string(to), referenced))
-      return refuse(*p);
+      return refuseUnlessStored(*p);
     answers = m.ref();
   }
 
   // validate
-  if (std::optional<Problem> p = validator_.validate(m.envelope)) return refuse(*p);
+  if (std::optional<Problem> p = validator_.validate(m.envelope)) return refuseUnlessStored(*p);
 
   // persist and audit, then the receipt
   slot.release();

@@ -1,6 +1,8 @@
-// The pipeline's dedupe for the hub's own messages, on each store back end: an escalation (or any
-// message the hub signs itself) whose id is already stored is "already done", so that several
-// hub instances noticing the same thing send it once.
+// The pipeline's dedupe, on each store back end: a message sent again gets its original receipt,
+// whatever the checks after the dedupe would now say of it; another message under a stored id is
+// a conflict. For the hub's own messages, an escalation (or any message the hub signs itself)
+// whose id is already stored is "already done", so that several hub instances noticing the same
+// thing send it once.
 #include <gtest/gtest.h>
 
 #include "clock.h"
@@ -12,15 +14,15 @@
 namespace dx {
 namespace {
 
-class HubsOwnMessageTest : public ::testing::TestWithParam<std::string> {
+class DedupeTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (GetParam() == "postgresql" && !test::pgServerUrl()) GTEST_SKIP() << test::pgSkipReason();
     db_ = std::make_unique<test::TestDatabase>(GetParam());
     store_ = openStore(db_->url());
-    journal_ = std::make_unique<Journal>(*store_, hub_, SystemClock::instance(), metrics_);
+    journal_ = std::make_unique<Journal>(*store_, hub_, clock_, metrics_);
     pipeline_ = std::make_unique<Pipeline>(config_, test::registry(), policy_, validator_, *store_,
-                                           *journal_, SystemClock::instance(), metrics_);
+                                           *journal_, clock_, metrics_);
   }
   void TearDown() override {
     pipeline_.reset();
@@ -40,6 +42,7 @@ class HubsOwnMessageTest : public ::testing::TestWithParam<std::string> {
     return nameUuid("dx:escalation:delivery_failed:" + about.id + ":cc.samastipur");
   }
 
+  ManualClock clock_{std::chrono::system_clock::now()};
   HubConfig config_ = loadConfig(test::writeConfig());
   Policy policy_ = Policy::load(config_.policyPath);
   MessageValidator validator_{config_.schemaDir};
@@ -51,7 +54,7 @@ class HubsOwnMessageTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<Pipeline> pipeline_;
 };
 
-TEST_P(HubsOwnMessageTest, AnEscalationSentTwiceIsStoredOnceAndTheSecondIsAlreadyDone) {
+TEST_P(DedupeTest, AnEscalationSentTwiceIsStoredOnceAndTheSecondIsAlreadyDone) {
   MessageRecord about;
   about.id = newUuid();
   about.from = "cc.samastipur";
@@ -74,7 +77,29 @@ TEST_P(HubsOwnMessageTest, AnEscalationSentTwiceIsStoredOnceAndTheSecondIsAlread
   EXPECT_EQ(pipeline_->submit(cc.sign(altered), "cc.samastipur").code, "id_conflict");
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, HubsOwnMessageTest, ::testing::ValuesIn(test::storeBackends()),
+TEST_P(DedupeTest, ARetryAfterItsTimeWindowGetsTheOriginalReceiptAndAnotherMessageAConflict) {
+  std::string payload = test::envelope("freeze.request", "cc.samastipur", "bank.sbi",
+                                       test::example("freeze.request"), {}, "31509260012345");
+  Signer cc = test::signer("cc.samastipur");
+  Outcome first = pipeline_->submit(cc.sign(payload), "cc.samastipur");
+  ASSERT_EQ(first.status, 202) << first.body;
+  // An hour on, the message is outside the ±300 s window, but a retry is still safe.
+  clock_.advance(std::chrono::hours(1));
+  Outcome again = pipeline_->submit(cc.sign(payload), "cc.samastipur");
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.code, "duplicate");
+  EXPECT_EQ(again.body, first.body);
+  std::string altered = payload;
+  altered.replace(altered.find("45000.00"), 8, "46000.00");
+  EXPECT_EQ(pipeline_->submit(cc.sign(altered), "cc.samastipur").code, "id_conflict");
+  // A new message from an hour ago is stale.
+  std::string late = test::envelope("freeze.request", "cc.samastipur", "bank.sbi",
+                                    test::example("freeze.request"), {}, "31509260012345");
+  EXPECT_EQ(pipeline_->submit(cc.sign(late), "cc.samastipur").code, "stale");
+  EXPECT_EQ(store_->messageCount(), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, DedupeTest, ::testing::ValuesIn(test::storeBackends()),
                          [](const auto& info) { return info.param; });
 
 }  // namespace
