@@ -26,6 +26,7 @@
 #include "sqlite_statement.h"
 #include "store.h"
 #include "wal_checkpointer.h"
+#include "wal_write_buffer.h"
 
 namespace dx {
 
@@ -341,6 +342,7 @@ class SqlStore : public Store {
   explicit SqlStore(Backend backend) : b_(std::move(backend)) {
     static std::once_flag registered;
     std::call_once(registered, [] {
+      installWalWriteBuffer();  // before SQLite's first connection
       Poco::Data::SQLite::Connector::registerConnector();
       Poco::Data::PostgreSQL::Connector::registerConnector();
     });
