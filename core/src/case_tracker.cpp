@@ -15,9 +15,18 @@ namespace {
 // The messages that wait for an answer by a deadline (a freeze.response, a notice.ack). An answer
 // makes its request "answered" in the store.
 const char* const kWatchedTypes[] = {"freeze.request", "notice.awareness"};
+// A pass reads new rows of a watched type this many at a time; a batch with more than kFewUntold
+// messages the pipeline did not tell of (a catch-up) has its whole rows read in one query.
+constexpr std::size_t kBatch = 500, kFewUntold = 16;
 
-const rapidjson::Value& bodyOf(const rapidjson::Document& envelope) {
+bool isWatched(std::string_view type) {
+  return std::find(std::begin(kWatchedTypes), std::end(kWatchedTypes), type) !=
+         std::end(kWatchedTypes);
+}
+
+const rapidjson::Value& bodyOf(const rapidjson::Value& envelope) {
   static const rapidjson::Value kEmpty(rapidjson::kObjectType);
+  if (!envelope.IsObject()) return kEmpty;
   auto it = envelope.FindMember("body");
   return it == envelope.MemberEnd() ? kEmpty : it->value;
 }
@@ -27,16 +36,12 @@ std::int64_t endOfDayIst(const std::string& date) {
   return parseRfc3339(date + "T23:59:59+05:30").value_or(0);
 }
 
-// The deadline of a watched message, or 0 when it has none.
-std::int64_t deadlineOf(const MessageRecord& m, const HubConfig& config) {
-  rapidjson::Document e = storedEnvelope(m);
-  const rapidjson::Value& body = bodyOf(e);
-  if (m.type == "notice.awareness") {
-    std::string date = jsonString(body, "respond_by");
-    return date.empty() ? 0 : endOfDayIst(date);
-  }
-  return respondBy(config, m.to, parseRfc3339(m.acceptedAt).value_or(0),
-                   jsonString(body, "respond_by"));
+// When the hub accepted a message, from its receipt: the accepted_at its stored row holds.
+std::int64_t acceptedAtOf(std::string_view receipt) {
+  MessageRecord r;
+  r.id = "(a receipt)";
+  r.jws = receipt;
+  return parseRfc3339(jsonString(bodyOf(storedEnvelope(r)), "accepted_at")).value_or(0);
 }
 
 std::string accountKey(const std::string& number, const std::string& ifsc) {
@@ -51,6 +56,20 @@ std::int64_t percentile(const std::vector<std::int64_t>& sorted, int pct) {
 }
 
 }  // namespace
+
+std::int64_t deadlineOf(const HubConfig& config, std::string_view type, const std::string& to,
+                        const rapidjson::Value& envelope,
+                        const std::function<std::int64_t()>& acceptedAt) {
+  std::string own = jsonString(bodyOf(envelope), "respond_by");
+  if (type == "notice.awareness") return own.empty() ? 0 : endOfDayIst(own);
+  // respondBy takes the request's own respond_by first; only without one is acceptedAt needed.
+  return respondBy(config, to, parseRfc3339(own) ? 0 : acceptedAt(), own);
+}
+
+std::int64_t deadlineOf(const MessageRecord& m, const HubConfig& config) {
+  return deadlineOf(config, m.type, m.to, storedEnvelope(m),
+                    [&] { return parseRfc3339(m.acceptedAt).value_or(0); });
+}
 
 CaseTracker::CaseTracker(const HubConfig& config, Store& store, Pipeline& pipeline,
                          const Signer& hubSigner, const Clock& clock, Poco::Logger& log)
@@ -92,15 +111,43 @@ void CaseTracker::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void CaseTracker::accepted(const std::string& type, const std::string& caseId) {
-  // Only a response calls for work at once (the chase); requests and notices are picked up by
-  // the next pass, within a second.
-  if (type != "freeze.response") return;
+void CaseTracker::accepted(const Pipeline::Accepted& a) {
+  const VerifiedMessage& m = a.message;
+  std::string_view type = m.type();
+  // A request's or notice's deadline, from the envelope parsed already and the receipt's time;
+  // if that fails (it should not), the pass reads the message from the store instead.
+  std::optional<Told> told;
+  try {
+    if (isWatched(type))
+      told = Told{std::string(type), std::string(m.id()), a.seq,
+                  deadlineOf(config_, type, std::string(m.to()), m.envelope,
+                             [&] { return acceptedAtOf(a.receipt); })};
+  } catch (const std::exception& e) {
+    log_.warning("cases: %s %s: %s; the next pass reads it from the store", std::string(type),
+                 std::string(m.id()), std::string(e.what()));
+  }
+  // Only a response calls for work at once (the chase); the rest waits for the next pass,
+  // within a second.
+  const bool chase = type == "freeze.response";
   {
     std::lock_guard lock(mutex_);
-    toChase_.insert(caseId);
+    if (told) told_.push_back(std::move(*told));
+    if (!a.answers.empty()) answered_.emplace_back(a.answers);
+    if (chase) toChase_.insert(std::string(m.caseId()));
   }
-  wake_.notify_all();
+  if (chase) wake_.notify_all();
+}
+
+std::optional<std::int64_t> CaseTracker::watching(const std::string& id) {
+  std::lock_guard one(tickMutex_);
+  auto it = watched_.find(id);
+  if (it == watched_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::int64_t CaseTracker::rowsParsed() {
+  std::lock_guard one(tickMutex_);
+  return rowsParsed_;
 }
 
 void CaseTracker::run() {
@@ -139,41 +186,102 @@ void CaseTracker::tick() {
 }
 
 void CaseTracker::watchNew() {
+  std::vector<Told> told;
+  std::vector<std::string> answered;
+  {
+    std::lock_guard lock(mutex_);
+    told.swap(told_);
+    answered.swap(answered_);
+  }
+  for (Told& t : told) known_[t.type].emplace(t.seq, std::move(t));
+  // Every new row, narrowly: those the pipeline told of are watched with the deadline it gave;
+  // the rest (another instance's, or from before a restart) are read whole and parsed.
   for (const char* type : kWatchedTypes) {
     std::int64_t& cursor = cursors_[type];
+    std::map<std::int64_t, Told>& known = known_[type];
     for (;;) {
-      std::vector<MessageRecord> batch = store_.byType(type, cursor, 500);
+      // The cursor moves past a batch once it is done: a store failure has the next pass read it
+      // again.
+      const std::int64_t after = cursor;
+      std::vector<MessageRecord> batch = store_.statesByType(type, after, kBatch);
+      std::vector<std::string> untold;
       for (const MessageRecord& m : batch) {
-        cursor = m.seq;
+        auto k = known.find(m.seq);
+        const bool wasTold = k != known.end() && k->second.id == m.id;
+        const std::int64_t deadline = wasTold ? k->second.deadline : 0;
+        if (wasTold) known.erase(k);
         if (m.state == "answered") continue;
-        if (std::int64_t deadline = deadlineOf(m, config_)) watched_[m.id] = deadline;
+        if (!wasTold)
+          untold.push_back(m.id);
+        else if (deadline)
+          watch(m.id, deadline);
       }
-      if (batch.size() < 500) break;
+      std::map<std::string, MessageRecord> whole;
+      if (untold.size() > kFewUntold)
+        for (MessageRecord& m : store_.byType(type, after, kBatch))
+          whole.emplace(m.id, std::move(m));
+      for (const std::string& id : untold) {
+        auto it = whole.find(id);
+        std::optional<MessageRecord> m =
+            it != whole.end() ? std::optional(std::move(it->second)) : store_.find(id);
+        if (!m) continue;
+        ++rowsParsed_;
+        try {
+          if (std::int64_t deadline = deadlineOf(*m, config_)) watch(id, deadline);
+        } catch (const StoreError& e) {  // its stored bytes do not decode: nothing to watch
+          log_.error("cases: %s; not watched", std::string(e.what()));
+        }
+      }
+      if (!batch.empty()) cursor = batch.back().seq;
+      if (batch.size() < kBatch) break;
     }
+    // Told of, but the cursor is past its row: the pass read the row before the pipeline told of
+    // it (and parsed it then). Watching it again is harmless; the store decides at its deadline.
+    for (auto k = known.begin(); k != known.end() && k->first <= cursor; k = known.erase(k))
+      if (k->second.deadline) watch(k->second.id, k->second.deadline);
   }
+  // Answered through this instance: no longer watched. (An answer through another instance
+  // is found in the store at the deadline.)
+  for (const std::string& id : answered) unwatch(id);
+}
+
+void CaseTracker::watch(const std::string& id, std::int64_t deadline) {
+  auto [it, added] = watched_.emplace(id, deadline);
+  if (!added) {
+    if (it->second == deadline) return;
+    due_.erase({it->second, id});
+    it->second = deadline;
+  }
+  due_.emplace(deadline, id);
+}
+
+void CaseTracker::unwatch(const std::string& id) {
+  auto it = watched_.find(id);
+  if (it == watched_.end()) return;
+  due_.erase({it->second, id});
+  watched_.erase(it);
 }
 
 void CaseTracker::checkDeadlines() {
+  // Only what is due, in deadline order.
   std::int64_t now = clock_.unixSeconds();
-  for (auto it = watched_.begin(); it != watched_.end();) {
-    if (it->second > now) {
-      ++it;
-      continue;
-    }
-    std::optional<MessageRecord> m = store_.find(it->first);
+  std::vector<std::pair<std::int64_t, std::string>> due;
+  for (auto it = due_.begin(); it != due_.end() && it->first <= now; ++it) due.push_back(*it);
+  for (const auto& [deadline, id] : due) {
+    std::optional<MessageRecord> m = store_.find(id);
     if (!m || m->state == "answered") {
-      it = watched_.erase(it);
+      unwatch(id);
       continue;
     }
     std::string detail = m->type == "freeze.request"
                              ? "no freeze.response from " + m->to + " by its respond-by time " +
-                                   formatRfc3339(it->second)
+                                   formatRfc3339(deadline)
                              : "no notice.ack from " + m->to + " by the end of its respond_by date";
     bool done = escalate(*m, m->from, detail);
     if (const ParticipantConfig* bank = config_.findParticipant(m->to);
         bank && !bank->escalateTo.empty())
       done = escalate(*m, bank->escalateTo, detail) && done;
-    it = done ? watched_.erase(it) : std::next(it);
+    if (done) unwatch(id);
   }
 }
 

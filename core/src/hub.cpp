@@ -143,8 +143,7 @@ void CasesSubsystem::initialize(Poco::Util::Application&) {
   s_.cases = std::make_unique<CaseTracker>(s_.config, *s_.store, *s_.pipeline, *s_.hubSigner,
                                            *s_.clock, *s_.log);
   s_.pipeline->setTracking(
-      [cases = s_.cases.get()](const std::string& type, const std::string& /*id*/,
-                               const std::string& caseId) { cases->accepted(type, caseId); });
+      [cases = s_.cases.get()](const Pipeline::Accepted& m) { cases->accepted(m); });
   s_.cases->start();
 }
 

@@ -59,8 +59,7 @@ void Pipeline::setRouting(
   accepted_ = std::move(accepted);
 }
 
-void Pipeline::setTracking(
-    std::function<void(const std::string&, const std::string&, const std::string&)> accepted) {
+void Pipeline::setTracking(std::function<void(const Accepted&)> accepted) {
   tracked_ = std::move(accepted);
 }
 
@@ -198,13 +197,13 @@ Outcome Pipeline::submit(std::string_view jws, const std::string& client) {
   // persist and audit, then the receipt
   slot.release();
   std::string connector = route_ ? route_(std::string(to), std::string(type)) : std::string();
-  Journal::Result r =
-      journal_.accept(m, client, rule->ref && !rule->ref->reverse ? "" : answers, connector);
+  if (rule->ref && !rule->ref->reverse) answers.clear();  // sent the same way: no answer
+  Journal::Result r = journal_.accept(m, client, answers, connector);
   switch (r.outcome) {
     case Journal::Outcome::Accepted:
       metrics_.countMessage(type, "accepted");
       if (!connector.empty() && accepted_) accepted_(std::string(id));
-      if (tracked_) tracked_(std::string(type), std::string(id), std::string(m.caseId()));
+      if (tracked_) tracked_({m, r.seq, r.receipt, answers});
       return {202, "accepted", std::move(r.receipt), std::string(id), std::string(type)};
     case Journal::Outcome::Duplicate:
       metrics_.countMessage(type, "duplicate");

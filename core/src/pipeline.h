@@ -49,10 +49,16 @@ class Pipeline {
   void setRouting(std::function<std::string(const std::string& to, const std::string& type)> route,
                   std::function<void(const std::string& id)> accepted);
 
-  // `accepted(type, id, case)` is told after every message accepted (the case tracker listens).
-  void setTracking(std::function<void(const std::string& type, const std::string& id,
-                                      const std::string& caseId)>
-                       accepted);
+  // What the tracking callback is told of each message accepted.
+  struct Accepted {
+    const VerifiedMessage& message;  // as parsed and checked (its envelope)
+    std::int64_t seq;                // its seq in the store
+    std::string_view receipt;        // its receipt JWS (accepted_at as stored in its row)
+    std::string_view answers;        // the message it answered (now "answered"), or empty
+  };
+  // `accepted` is told after every message accepted, on the accepting thread (the case tracker
+  // listens).
+  void setTracking(std::function<void(const Accepted&)> accepted);
 
   // Refusals found before the pipeline (size limit, content type, …): audited the same way.
   Outcome refuse(const Problem& problem, const std::string& client);
@@ -77,7 +83,7 @@ class Pipeline {
   std::counting_semaphore<1024> cpu_;
   std::function<std::string(const std::string&, const std::string&)> route_;
   std::function<void(const std::string&)> accepted_;
-  std::function<void(const std::string&, const std::string&, const std::string&)> tracked_;
+  std::function<void(const Accepted&)> tracked_;
 };
 
 }  // namespace dx

@@ -140,6 +140,8 @@ const std::string kMessageColumns =
 const std::string kPendingColumns =
     "seq, id, recipient, connector, next_attempt_at, lease_owner, lease_until";
 const std::string kPending = "connector <> '' AND state IN ('accepted', 'delivering')";
+// What the case tracker's pass needs of a new request (Store::statesByType).
+const std::string kStateColumns = "seq, id, state";
 
 // One row of a Poco RecordSet, read as SqliteStatement::Run reads its current row.
 struct RecordSetRow {
@@ -222,6 +224,16 @@ MessageRecord pendingAt(const Row& r) {
   m.nextAttemptAt = r.int64(4);
   m.leaseOwner = r.text(5);
   m.leaseUntil = r.int64(6);
+  return m;
+}
+
+// What the case tracker's pass needs of a message (kStateColumns), of either kind of row.
+template <class Row>
+MessageRecord stateAt(const Row& r) {
+  MessageRecord m;
+  m.seq = r.int64(0);
+  m.id = r.text(1);
+  m.state = r.text(2);
   return m;
 }
 
@@ -521,6 +533,12 @@ class SqlStore : public Store {
     return messagesWhere("type lookup", "type = ? AND seq > ?", type, after, limit);
   }
 
+  std::vector<MessageRecord> statesByType(const std::string& type, std::int64_t after,
+                                          int limit) override {
+    return rowsWhere("type lookup", kStateColumns, "type = ? AND seq > ?", type, after, limit,
+                     [](const auto& row) { return stateAt(row); });
+  }
+
   std::vector<std::string> pendingRecipients() override {
     return read("pending recipients", [&](ReaderPool::Lease& lease) {
       std::vector<std::string> out;
@@ -653,28 +671,36 @@ class SqlStore : public Store {
   // limit < 0: all of them.
   std::vector<MessageRecord> messagesWhere(const char* what, const char* condition,
                                            const std::string& text, std::int64_t after, int limit) {
+    return rowsWhere(what, kMessageColumns, condition, text, after, limit,
+                     [](const auto& row) { return messageAt(row); });
+  }
+
+  // The same with only `columns`, each row read by `at` (messageAt, stateAt, …).
+  template <class At>
+  std::vector<MessageRecord> rowsWhere(const char* what, const std::string& columns,
+                                       const char* condition, const std::string& text,
+                                       std::int64_t after, int limit, At at) {
     return read(what, [&](ReaderPool::Lease& lease) {
       std::vector<MessageRecord> out;
       if (lease->sqlite) {  // the limit is bound too (-1: none), so one text serves every call
         SqliteStatement::Run r =
             lease
-                ->compiled("SELECT " + kMessageColumns + " FROM messages WHERE " + condition +
+                ->compiled("SELECT " + columns + " FROM messages WHERE " + condition +
                            " ORDER BY seq LIMIT ?")
                 .run();
         r.bindAll(text, after, std::int64_t{limit});
-        while (r.step()) out.push_back(messageAt(r));
+        while (r.step()) out.push_back(at(r));
         return out;
       }
       Session& s = *lease;
       Statement st(s);
       Poco::Int64 cursor = after;
-      st << b_.sql("SELECT " + kMessageColumns + " FROM messages WHERE " + condition +
-                   " ORDER BY seq");
+      st << b_.sql("SELECT " + columns + " FROM messages WHERE " + condition + " ORDER BY seq");
       if (limit >= 0) st << " LIMIT " << limit;
       st, bind(text), bind(cursor), now;
       RecordSet rs(st);
       out.reserve(rs.rowCount());
-      for (std::size_t i = 0; i < rs.rowCount(); ++i) out.push_back(messageAt(RecordSetRow{rs, i}));
+      for (std::size_t i = 0; i < rs.rowCount(); ++i) out.push_back(at(RecordSetRow{rs, i}));
       return out;
     });
   }

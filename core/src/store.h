@@ -98,6 +98,10 @@ class Store {
   // Messages of one type with seq > after, oldest first, at most `limit`.
   virtual std::vector<MessageRecord> byType(const std::string& type, std::int64_t after,
                                             int limit) = 0;
+  // The same, narrow: only seq, id and state are filled in (what the case tracker's pass needs
+  // to follow new requests without reading their signed bytes).
+  virtual std::vector<MessageRecord> statesByType(const std::string& type, std::int64_t after,
+                                                  int limit) = 0;
   // Ids of the messages whose ref is `id`, oldest first.
   virtual std::vector<std::string> replies(const std::string& id) = 0;
   // Every audit entry in seq order; `visit` returns false to stop.

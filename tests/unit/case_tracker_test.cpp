@@ -32,7 +32,7 @@ class CaseTrackerTest : public ::testing::Test {
     registry_ = std::make_unique<Registry>(config_, *trust_);
     policy_ = std::make_unique<Policy>(Policy::load(config_.policyPath));
     validator_ = std::make_unique<MessageValidator>(config_.schemaDir);
-    store_ = openStore("sqlite:" + dir_ + "/dxhub.db");
+    store_ = openStore(storeUrl());
     journal_ = std::make_unique<Journal>(*store_, hub_, clock_, metrics_);
     pipeline_ = std::make_unique<Pipeline>(config_, *registry_, *policy_, *validator_, *store_,
                                            *journal_, clock_, metrics_);
@@ -43,13 +43,13 @@ class CaseTrackerTest : public ::testing::Test {
     pipeline_.reset();
     journal_.reset();
     store_.reset();
-    Poco::File(dir_).remove(true);
+    if (!dir_.empty()) Poco::File(dir_).remove(true);
   }
+  virtual std::string storeUrl() { return "sqlite:" + dir_ + "/dxhub.db"; }
   void openTracker() {
     tracker_.reset();
     tracker_ = std::make_unique<CaseTracker>(config_, *store_, *pipeline_, hub_, clock_, log_);
-    pipeline_->setTracking([t = tracker_.get()](const std::string& type, const std::string& /*id*/,
-                                                const std::string& c) { t->accepted(type, c); });
+    pipeline_->setTracking([t = tracker_.get()](const Pipeline::Accepted& m) { t->accepted(m); });
   }
   void setChase(const std::string& mode) {
     for (ParticipantConfig& p : config_.participants)
@@ -61,12 +61,18 @@ class CaseTrackerTest : public ::testing::Test {
   std::string post(const std::string& type, const std::string& from, const std::string& to,
                    const std::string& body, const std::string& ref = {},
                    const std::string& caseId = kCase) {
+    return postVia(*pipeline_, type, from, to, body, ref, caseId);
+  }
+  // The same through `pipeline` (another hub instance's, say).
+  std::string postVia(Pipeline& pipeline, const std::string& type, const std::string& from,
+                      const std::string& to, const std::string& body, const std::string& ref = {},
+                      const std::string& caseId = kCase) {
     std::string id = newUuid();
     std::string payload =
         R"({"id":")" + id + R"(","type":")" + type + R"(","from":")" + from + R"(","to":")" + to +
         R"(","created":")" + formatRfc3339(clock_.unixSeconds()) + R"(","case":")" + caseId + "\"" +
         (ref.empty() ? "" : R"(,"ref":")" + ref + "\"") + R"(,"body":)" + body + "}";
-    Outcome o = pipeline_->submit(test::signer(from).sign(payload), from);
+    Outcome o = pipeline.submit(test::signer(from).sign(payload), from);
     EXPECT_EQ(o.status, 202) << o.body;
     return id;
   }
@@ -389,6 +395,167 @@ TEST_F(CaseTrackerTest, BankReportGivesMedianAndShareInTime) {
   EXPECT_EQ(byBank["bank.pnb"].medianSeconds, -1);
   EXPECT_EQ(byBank["bank.hdfc"].requests, 0);
 }
+
+// The pass on either back end: what it learns from the pipeline, and what from the store.
+class CaseTrackerPassTest : public CaseTrackerTest,
+                            public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "postgresql" && !test::pgServerUrl()) GTEST_SKIP() << test::pgSkipReason();
+    db_ = std::make_unique<test::TestDatabase>(GetParam());
+    CaseTrackerTest::SetUp();
+    // Another hub instance on the same database: it accepts messages this tracker is not told of.
+    elsewhere_ = std::make_unique<Pipeline>(config_, *registry_, *policy_, *validator_, *store_,
+                                            *journal_, clock_, metrics_);
+  }
+  void TearDown() override {
+    elsewhere_.reset();
+    CaseTrackerTest::TearDown();
+  }
+  std::string storeUrl() override { return db_->url(); }
+
+  std::string notice(const std::string& respondBy) const {
+    return R"({"letter_no":"SP/CC/1","subject":{"en":"Cyber fraud"},)"
+           R"("text":{"en":"Never share OTPs."},"audience":"public",)"
+           R"("areas":["Samastipur"],"channels":["press"],"respond_by":")" +
+           respondBy + "\"}";
+  }
+  std::int64_t storedDeadline(const std::string& id) {
+    std::optional<MessageRecord> m = store_->find(id);
+    EXPECT_TRUE(m) << id;
+    return m ? deadlineOf(*m, config_) : -1;
+  }
+  std::vector<std::string> escalatedAbout() {
+    std::vector<std::string> refs;
+    for (const MessageRecord& e : ofType("hub.escalation")) refs.push_back(e.ref);
+    return refs;
+  }
+
+  std::unique_ptr<test::TestDatabase> db_;
+  std::unique_ptr<Pipeline> elsewhere_;
+};
+
+TEST_P(CaseTrackerPassTest, ADeadlineToldByThePipelineIsTheOneOfTheStoredRowAndNothingIsParsed) {
+  // The journal's batch time (the row's accepted_at) 7 s behind the clock the pipeline and the
+  // tracker read: a bank's window counts from the former.
+  ManualClock batchClock{clock_.now() - std::chrono::seconds(7)};
+  tracker_.reset();
+  elsewhere_.reset();
+  pipeline_.reset();
+  journal_ = std::make_unique<Journal>(*store_, hub_, batchClock, metrics_);
+  pipeline_ = std::make_unique<Pipeline>(config_, *registry_, *policy_, *validator_, *store_,
+                                         *journal_, clock_, metrics_);
+  openTracker();
+
+  std::string windowed = post("freeze.request", "cc.samastipur", "bank.sbi",
+                              request("30112233445", "SBIN0001234", "45000.00"));
+  std::string own = post("freeze.request", "cc.samastipur", "bank.pnb",
+                         request("0123456789012", "PUNB0012300", "10000.00", 1, "629812345678",
+                                 formatRfc3339(clock_.unixSeconds() + 300)));
+  std::string today = formatRfc3339(clock_.unixSeconds() + 19800).substr(0, 10);
+  std::string dated = post("notice.awareness", "sp.samastipur", "dm.samastipur", notice(today));
+  tracker_->tick();
+
+  EXPECT_EQ(tracker_->rowsParsed(), 0) << "all three were told of by the pipeline";
+  for (const std::string& id : {windowed, own, dated}) {
+    ASSERT_TRUE(tracker_->watching(id)) << id;
+    EXPECT_EQ(*tracker_->watching(id), storedDeadline(id)) << id;
+  }
+  // And the figures themselves: the bank's window after the row's accepted_at; the request's
+  // own time; the end of the notice's day in India.
+  std::optional<MessageRecord> row = store_->find(windowed);
+  EXPECT_EQ(*tracker_->watching(windowed),
+            batchClock.unixSeconds() + config_.findParticipant("bank.sbi")->respondWithinS);
+  EXPECT_EQ(*parseRfc3339(row->acceptedAt), batchClock.unixSeconds());
+  EXPECT_EQ(*tracker_->watching(own), clock_.unixSeconds() + 300);
+  EXPECT_EQ(*tracker_->watching(dated), *parseRfc3339(today + "T23:59:59+05:30"));
+}
+
+TEST_P(CaseTrackerPassTest, ARequestAcceptedByAnotherInstanceIsEscalatedAtItsDeadline) {
+  std::string req = postVia(*elsewhere_, "freeze.request", "cc.samastipur", "bank.pnb",
+                            request("0123456789012", "PUNB0012300", "10000.00"));
+  tracker_->tick();
+  EXPECT_EQ(tracker_->rowsParsed(), 1) << "read from the store, as it was not told of it";
+  ASSERT_TRUE(tracker_->watching(req));
+  EXPECT_EQ(*tracker_->watching(req), storedDeadline(req));
+
+  clock_.advance(std::chrono::minutes(59));
+  tracker_->tick();
+  EXPECT_TRUE(escalatedAbout().empty()) << "not yet due";
+  clock_.advance(std::chrono::minutes(2));
+  tracker_->tick();
+  EXPECT_EQ(escalatedAbout(), (std::vector<std::string>{req, req}))
+      << "to the cyber cell and PNB's escalation contact";
+  EXPECT_FALSE(tracker_->watching(req));
+  EXPECT_EQ(tracker_->rowsParsed(), 1);
+}
+
+TEST_P(CaseTrackerPassTest, AnAnsweredRequestIsNotEscalatedWhereverTheAnswerArrived) {
+  std::string here = post("freeze.request", "cc.samastipur", "bank.sbi",
+                          request("30112233445", "SBIN0001234", "100.00"));
+  std::string there = post("freeze.request", "cc.samastipur", "bank.sbi",
+                           request("30112233446", "SBIN0001234", "100.00"));
+  std::string never = post("freeze.request", "cc.samastipur", "bank.sbi",
+                           request("30112233447", "SBIN0001234", "100.00"));
+  tracker_->tick();
+  ASSERT_TRUE(tracker_->watching(here) && tracker_->watching(there) && tracker_->watching(never));
+
+  post("freeze.response", "bank.sbi", "cc.samastipur", response("held", "100.00", ""), here);
+  postVia(*elsewhere_, "freeze.response", "bank.sbi", "cc.samastipur",
+          response("held", "100.00", ""), there);
+  tracker_->tick();
+  EXPECT_FALSE(tracker_->watching(here)) << "its answer came through this hub's pipeline";
+  EXPECT_TRUE(tracker_->watching(there)) << "the store says so at the deadline";
+
+  clock_.advance(std::chrono::minutes(61));
+  tracker_->tick();
+  EXPECT_EQ(escalatedAbout(), std::vector<std::string>{never});
+  EXPECT_FALSE(tracker_->watching(there));
+  EXPECT_EQ(tracker_->rowsParsed(), 0);
+}
+
+TEST_P(CaseTrackerPassTest, ARestartCatchesUpFromTheStore) {
+  // More than a few, so the catch-up reads their rows in one query; one answered while the
+  // tracker was down, one notice.
+  std::vector<std::string> requests;
+  for (int i = 0; i < 18; ++i)
+    requests.push_back(post("freeze.request", "cc.samastipur", "bank.sbi",
+                            request("3011223344" + std::to_string(i), "SBIN0001234", "100.00")));
+  std::string today = formatRfc3339(clock_.unixSeconds() + 19800).substr(0, 10);
+  std::string dated = post("notice.awareness", "sp.samastipur", "dm.samastipur", notice(today));
+  tracker_->tick();
+  std::map<std::string, std::int64_t> before;
+  for (const std::string& id : requests) before[id] = *tracker_->watching(id);
+
+  pipeline_->setTracking({});
+  tracker_.reset();  // the hub stops; an answer arrives through another instance meanwhile
+  std::string answered = requests.back();
+  requests.pop_back();
+  postVia(*elsewhere_, "freeze.response", "bank.sbi", "cc.samastipur",
+          response("held", "100.00", ""), answered);
+  openTracker();
+  tracker_->tick();
+  EXPECT_EQ(tracker_->rowsParsed(), 18) << "every unanswered one, once";
+  for (const std::string& id : requests) {
+    ASSERT_TRUE(tracker_->watching(id)) << id;
+    EXPECT_EQ(*tracker_->watching(id), before[id]) << id;
+  }
+  EXPECT_FALSE(tracker_->watching(answered));
+  EXPECT_EQ(tracker_->watching(dated), storedDeadline(dated));
+
+  clock_.advance(std::chrono::hours(30));
+  tracker_->tick();
+  std::vector<std::string> expected = requests;
+  expected.push_back(dated);
+  std::vector<std::string> got = escalatedAbout();
+  std::sort(expected.begin(), expected.end());
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(tracker_->rowsParsed(), 18);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CaseTrackerPassTest, ::testing::ValuesIn(test::storeBackends()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace dx

@@ -66,6 +66,9 @@ class FailingStore : public Store {
   std::vector<MessageRecord> byType(const std::string& t, std::int64_t a, int l) override {
     return inner_.byType(t, a, l);
   }
+  std::vector<MessageRecord> statesByType(const std::string& t, std::int64_t a, int l) override {
+    return inner_.statesByType(t, a, l);
+  }
   std::vector<std::string> replies(const std::string& id) override { return inner_.replies(id); }
   void forEachAudit(const std::function<bool(const AuditEntry&)>& v) override {
     inner_.forEachAudit(v);
@@ -241,6 +244,42 @@ TEST_P(JournalTest, AnAnswerMarksItsRequestAnsweredInTheSameTransaction) {
   EXPECT_EQ(store_->replies(std::string(req.id())),
             std::vector<std::string>{std::string(resp.id())});
   EXPECT_EQ(verifyAuditChain(*store_).entries, 3);  // request, response, state change
+}
+
+// The case tracker follows new requests by their type's narrow rows, and finds what the pipeline
+// told it of by the seq the journal gave.
+TEST_P(JournalTest, TypeStatesAreTheRowsOfThatTypeWithSeqIdAndStateOnly) {
+  VerifiedMessage a = test::verified("cc.samastipur", request());
+  VerifiedMessage b = test::verified("cc.samastipur", request());
+  Journal::Result ra = journal_->accept(a, "cc.samastipur");
+  Journal::Result rb = journal_->accept(b, "cc.samastipur");
+  VerifiedMessage resp =
+      test::verified("bank.sbi", test::envelope("freeze.response", "bank.sbi", "cc.samastipur",
+                                                test::example("freeze.response"),
+                                                std::string(a.id()), "31509260012345"));
+  journal_->accept(resp, "bank.sbi", std::string(a.id()));
+
+  std::vector<MessageRecord> whole = store_->byType("freeze.request", 0, -1);
+  std::vector<MessageRecord> narrow = store_->statesByType("freeze.request", 0, -1);
+  ASSERT_EQ(narrow.size(), 2u) << "the requests, not the response";
+  ASSERT_EQ(whole.size(), 2u);
+  for (std::size_t i = 0; i < narrow.size(); ++i) {
+    EXPECT_EQ(narrow[i].seq, whole[i].seq);
+    EXPECT_EQ(narrow[i].id, whole[i].id);
+    EXPECT_EQ(narrow[i].state, whole[i].state);
+    EXPECT_TRUE(narrow[i].jws.empty());
+    EXPECT_TRUE(narrow[i].to.empty());
+  }
+  EXPECT_EQ(narrow[0].id, a.id());
+  EXPECT_EQ(narrow[0].state, "answered");
+  EXPECT_EQ(narrow[1].state, "accepted");
+  EXPECT_EQ(narrow[0].seq, ra.seq) << "the journal's seq is the row's";
+  EXPECT_EQ(narrow[1].seq, rb.seq);
+
+  std::vector<MessageRecord> after = store_->statesByType("freeze.request", ra.seq, 1);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].id, b.id());
+  EXPECT_TRUE(store_->statesByType("freeze.request", rb.seq, 10).empty());
 }
 
 TEST_P(JournalTest, RefusalsAndStateChangesAreChained) {
