@@ -36,14 +36,6 @@ std::int64_t endOfDayIst(const std::string& date) {
   return parseRfc3339(date + "T23:59:59+05:30").value_or(0);
 }
 
-// When the hub accepted a message, from its receipt: the accepted_at its stored row holds.
-std::int64_t acceptedAtOf(std::string_view receipt) {
-  MessageRecord r;
-  r.id = "(a receipt)";
-  r.jws = receipt;
-  return parseRfc3339(jsonString(bodyOf(storedEnvelope(r)), "accepted_at")).value_or(0);
-}
-
 std::string accountKey(const std::string& number, const std::string& ifsc) {
   return number + "/" + ifsc;
 }
@@ -114,14 +106,14 @@ void CaseTracker::stop() {
 void CaseTracker::accepted(const Pipeline::Accepted& a) {
   const VerifiedMessage& m = a.message;
   std::string_view type = m.type();
-  // A request's or notice's deadline, from the envelope parsed already and the receipt's time;
+  // A request's or notice's deadline, from the envelope parsed already and the accepted time;
   // if that fails (it should not), the pass reads the message from the store instead.
   std::optional<Told> told;
   try {
     if (isWatched(type))
       told = Told{std::string(type), std::string(m.id()), a.seq,
                   deadlineOf(config_, type, std::string(m.to()), m.envelope,
-                             [&] { return acceptedAtOf(a.receipt); })};
+                             [&] { return parseRfc3339(a.acceptedAt).value_or(0); })};
   } catch (const std::exception& e) {
     log_.warning("cases: %s %s: %s; the next pass reads it from the store", std::string(type),
                  std::string(m.id()), std::string(e.what()));

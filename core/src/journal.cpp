@@ -13,7 +13,7 @@ struct Journal::Job {
   const VerifiedMessage* message = nullptr;
   std::string client, answers, connector;
   std::function<void(Transaction&)> work;
-  Result result{Outcome::Unavailable, {}, 0, {}};
+  Result result{Outcome::Unavailable, {}, 0, {}, {}};
   std::promise<void> done;
   std::function<void(bool)> whenWritten;  // set: nobody waits; called, then the job deleted
 };
@@ -36,11 +36,7 @@ void Journal::Transaction::audit(AuditEntry entry) {
 
 Journal::Journal(Store& store, const Signer& hub, const Clock& clock, Metrics& metrics,
                  std::size_t maxBatch)
-    : store_(store),
-      hub_(hub),
-      clock_(clock),
-      metrics_(metrics),
-      maxBatch_(maxBatch) {
+    : store_(store), hub_(hub), clock_(clock), metrics_(metrics), maxBatch_(maxBatch) {
   std::promise<bool> started;
   std::future<bool> favoured = started.get_future();
   thread_ = std::thread([this, &started] {
@@ -74,7 +70,7 @@ void Journal::enqueue(Job& job) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_) {
-      job.result = {Outcome::Unavailable, {}, 0, "the hub is shutting down"};
+      job.result = {Outcome::Unavailable, {}, 0, "the hub is shutting down", {}};
       finish(&job);
       return;
     }
@@ -190,7 +186,7 @@ void Journal::process(Job& job, Transaction& tx) {
               {}});
     store_.setState(job.answers, "answered", "");
   }
-  job.result = {Outcome::Accepted, std::move(row.receipt), head.seq, {}};
+  job.result = {Outcome::Accepted, std::move(row.receipt), head.seq, {}, tx.at};
 }
 
 void Journal::run() {
@@ -215,7 +211,7 @@ void Journal::run() {
       store_.commit();
     } catch (const std::exception& e) {
       store_.rollback();
-      for (Job* job : batch) job->result = {Outcome::Unavailable, {}, 0, e.what()};
+      for (Job* job : batch) job->result = {Outcome::Unavailable, {}, 0, e.what(), {}};
     }
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -29,7 +29,8 @@ class Journal {
     Outcome outcome;
     std::string receipt;  // Accepted, Duplicate and Conflict: the (stored) receipt JWS
     std::int64_t seq = 0;
-    std::string detail;  // Unavailable: why
+    std::string detail;      // Unavailable: why
+    std::string acceptedAt;  // Accepted: the time in its row and receipt (the batch's)
   };
 
   // `hub` signs receipts; `maxBatch` caps one transaction.

@@ -203,7 +203,7 @@ Outcome Pipeline::submit(std::string_view jws, const std::string& client) {
     case Journal::Outcome::Accepted:
       metrics_.countMessage(type, "accepted");
       if (!connector.empty() && accepted_) accepted_(std::string(id));
-      if (tracked_) tracked_({m, r.seq, r.receipt, answers});
+      if (tracked_) tracked_({m, r.seq, r.acceptedAt, answers});
       return {202, "accepted", std::move(r.receipt), std::string(id), std::string(type)};
     case Journal::Outcome::Duplicate:
       metrics_.countMessage(type, "duplicate");

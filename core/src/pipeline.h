@@ -53,7 +53,7 @@ class Pipeline {
   struct Accepted {
     const VerifiedMessage& message;  // as parsed and checked (its envelope)
     std::int64_t seq;                // its seq in the store
-    std::string_view receipt;        // its receipt JWS (accepted_at as stored in its row)
+    std::string_view acceptedAt;     // when, as its row and receipt have it (RFC 3339)
     std::string_view answers;        // the message it answered (now "answered"), or empty
   };
   // `accepted` is told after every message accepted, on the accepting thread (the case tracker

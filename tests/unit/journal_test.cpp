@@ -132,18 +132,17 @@ TEST(SqliteWalTest, StaysBoundedUnderSteadyWrites) {
   constexpr int kThreads = 8, kEach = 250;
   std::vector<VerifiedMessage> messages;
   for (int i = 0; i < kThreads * kEach; ++i)
-    messages.push_back(test::verified("cc.samastipur", test::envelope(
-                                                           "freeze.request", "cc.samastipur",
-                                                           "bank.sbi", test::example("freeze.request"),
-                                                           {}, "31509260012345")));
+    messages.push_back(test::verified(
+        "cc.samastipur", test::envelope("freeze.request", "cc.samastipur", "bank.sbi",
+                                        test::example("freeze.request"), {}, "31509260012345")));
   std::atomic<int> accepted{0};
   std::vector<std::thread> threads;
   threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t)
     threads.emplace_back([&, t] {
       for (int i = t; i < kThreads * kEach; i += kThreads)
-        accepted += journal.accept(messages[i], "cc.samastipur").outcome ==
-                    Journal::Outcome::Accepted;
+        accepted +=
+            journal.accept(messages[i], "cc.samastipur").outcome == Journal::Outcome::Accepted;
     });
   for (auto& t : threads) t.join();
   EXPECT_EQ(accepted, kThreads * kEach);
@@ -193,7 +192,7 @@ TEST_P(JournalTest, SameIdWithAnotherDigestIsAConflict) {
 
 TEST_P(JournalTest, ConcurrentSameMessageIsStoredOnceAndEveryoneGetsOneReceipt) {
   VerifiedMessage m = test::verified("cc.samastipur", request());
-  std::vector<Journal::Result> results(8, {Journal::Outcome::Unavailable, {}, 0, {}});
+  std::vector<Journal::Result> results(8, {Journal::Outcome::Unavailable, {}, 0, {}, {}});
   std::vector<std::thread> threads;
   for (auto& r : results) threads.emplace_back([&] { r = journal_->accept(m, "cc.samastipur"); });
   for (auto& t : threads) t.join();
@@ -384,7 +383,8 @@ TEST_P(JournalTest, TwoInstancesOnOneDatabaseStoreEachIdOnceAndKeepOneChain) {
   for (int i = 0; i < 40; ++i) messages.push_back(test::verified("cc.samastipur", request()));
   // Both instances get every message, at the same time: each is stored once, and every caller
   // gets the one receipt.
-  std::vector<Journal::Result> here(messages.size(), {Journal::Outcome::Unavailable, {}, 0, {}});
+  std::vector<Journal::Result> here(messages.size(),
+                                    {Journal::Outcome::Unavailable, {}, 0, {}, {}});
   std::vector<Journal::Result> there = here;
   std::vector<std::thread> threads;
   for (std::size_t i = 0; i < messages.size(); ++i) {
