@@ -241,16 +241,16 @@ void CaseTracker::watch(const std::string& id, std::int64_t deadline) {
   auto [it, added] = watched_.emplace(id, deadline);
   if (!added) {
     if (it->second == deadline) return;
-    due_.erase({it->second, id});
+    due_.erase({it->second, &it->first});
     it->second = deadline;
   }
-  due_.emplace(deadline, id);
+  due_.emplace(deadline, &it->first);
 }
 
 void CaseTracker::unwatch(const std::string& id) {
   auto it = watched_.find(id);
   if (it == watched_.end()) return;
-  due_.erase({it->second, id});
+  due_.erase({it->second, &it->first});
   watched_.erase(it);
 }
 
@@ -258,7 +258,8 @@ void CaseTracker::checkDeadlines() {
   // Only what is due, in deadline order.
   std::int64_t now = clock_.unixSeconds();
   std::vector<std::pair<std::int64_t, std::string>> due;
-  for (auto it = due_.begin(); it != due_.end() && it->first <= now; ++it) due.push_back(*it);
+  for (auto it = due_.begin(); it != due_.end() && it->first <= now; ++it)
+    due.emplace_back(it->first, *it->second);
   for (const auto& [deadline, id] : due) {
     std::optional<MessageRecord> m = store_.find(id);
     if (!m || m->state == "answered") {

@@ -125,9 +125,10 @@ class CaseTracker {
   bool caughtUp_ = false;
   // Told of, its row not yet read by a pass: type → seq → what was told.
   std::map<std::string, std::map<std::int64_t, Told>> known_;
-  std::map<std::string, std::int64_t> watched_;         // unanswered request or notice → deadline
-  std::set<std::pair<std::int64_t, std::string>> due_;  // the same in deadline order
-  std::map<std::string, std::int64_t> cursors_;         // type → last seq looked at
+  std::map<std::string, std::int64_t> watched_;  // unanswered request or notice → deadline
+  // The same in deadline order (the id is watched_'s key: a map's keys stay where they are).
+  std::set<std::pair<std::int64_t, const std::string*>> due_;
+  std::map<std::string, std::int64_t> cursors_;  // type → last seq looked at
   std::int64_t rowsParsed_ = 0;
   std::mutex indexMutex_;                                        // guards the account index
   std::map<std::string, std::set<std::string>> casesByAccount_;  // "number/ifsc" → cases
