@@ -41,15 +41,17 @@ constexpr const char* kJoseType = "application/jose+json";
 std::string clientParticipant(HTTPServerRequest& request, const Registry& registry) {
   auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request);
   if (!impl) return {};
-  try {
-    Poco::Net::SecureStreamSocket socket(impl->socket());
-    if (!socket.havePeerCertificate()) return {};
-    Poco::Net::X509Certificate cert = socket.peerCertificate();
-    std::string id = participantIdOf(const_cast<X509*>(cert.certificate()));
-    return registry.find(id) ? id : std::string();
-  } catch (const Poco::Exception&) {
-    return {};
-  }
+  std::string id = connectionClient(request, [impl]() -> std::string {
+    try {
+      Poco::Net::SecureStreamSocket socket(impl->socket());
+      if (!socket.havePeerCertificate()) return {};
+      Poco::Net::X509Certificate cert = socket.peerCertificate();
+      return participantIdOf(const_cast<X509*>(cert.certificate()));
+    } catch (const Poco::Exception&) {
+      return {};
+    }
+  });
+  return registry.find(id) ? id : std::string();
 }
 
 // The request body, or nullopt past `limit` bytes: a Content-Length over it is refused before
@@ -130,10 +132,9 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
     ctx_.metrics.countRequest(route, status);
     --ctx_.inFlight;
     // One line per request: never a body, ids shortened.
-    ctx_.log.information("%s %s %s client=%s status=%d %s %.2fms",
-                         request.clientAddress().host().toString(), request.getMethod(), route,
-                         client.empty() ? std::string("-") : client, status,
-                         outcome + (detail.empty() ? "" : " " + detail), seconds * 1000);
+    ctx_.log.information("%s %s %s client=%s status=%d %s %.2fms", connectionPeer(request),
+                         request.getMethod(), route, client.empty() ? std::string("-") : client,
+                         status, outcome + (detail.empty() ? "" : " " + detail), seconds * 1000);
   }
 
  private:
@@ -205,8 +206,8 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
       return cyberCrimeReport(uri, response, client, outcome);
     }
     if (ctx_.cases)
-      if (std::optional<ApiAnswer> a = caseRoute(method, parts, client, ctx_.registry, *ctx_.cases,
-                                                 ctx_.config, route)) {
+      if (std::optional<ApiAnswer> a =
+              caseRoute(method, parts, client, ctx_.registry, *ctx_.cases, ctx_.config, route)) {
         outcome = a->outcome;
         return send(response, a->status, a->contentType.c_str(), a->body);
       }
@@ -388,8 +389,9 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
     if (!caller ||
         (caller->role != "cyber_cell" && caller->role != "sp_office" && caller->role != "hub"))
       return problem(response,
-                     {"forbidden", "the cyber-crime report is for the cyber cell, the SP office "
-                                   "and hub operators"},
+                     {"forbidden",
+                      "the cyber-crime report is for the cyber cell, the SP office "
+                      "and hub operators"},
                      outcome);
     std::string from, to, format = "json";
     for (const auto& [key, value] : uri.getQueryParameters()) {

@@ -152,19 +152,43 @@ void RequestDeadlines::watch(std::chrono::milliseconds interval) {
 
 namespace {
 
+// What a connection has worked out about its client, for its requests.
+struct ConnectionFacts {
+  std::optional<std::string> client;
+  std::string peer;
+};
+
 struct SlotRef {
   RequestDeadlines* deadlines;
   RequestDeadlines::Slot* slot;
+  ConnectionFacts* facts;
 };
+
+const SlotRef* slotOf(Poco::Net::HTTPServerRequest& request) {
+  auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request);
+  return impl ? Poco::AnyCast<SlotRef>(&impl->session().sessionData()) : nullptr;
+}
 
 }  // namespace
 
 bool requestDeadlineMet(Poco::Net::HTTPServerRequest& request) {
-  auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request);
-  if (!impl) return true;
-  const Poco::Any& data = impl->session().sessionData();
-  const SlotRef* ref = Poco::AnyCast<SlotRef>(&data);
+  const SlotRef* ref = slotOf(request);
   return !ref || ref->deadlines->end(*ref->slot);
+}
+
+std::string connectionClient(Poco::Net::HTTPServerRequest& request,
+                             const std::function<std::string()>& find) {
+  const SlotRef* ref = slotOf(request);
+  if (!ref) return find();
+  if (!ref->facts->client) ref->facts->client = find();
+  return *ref->facts->client;
+}
+
+std::string connectionPeer(Poco::Net::HTTPServerRequest& request) {
+  const SlotRef* ref = slotOf(request);
+  if (!ref) return request.clientAddress().host().toString();
+  if (ref->facts->peer.empty()) ref->facts->peer = request.clientAddress().host().toString();
+  return ref->facts->peer;
 }
 
 void lingerAndDrain(Poco::Net::StreamSocket& socket) {
@@ -260,7 +284,8 @@ class HttpConnection : public Poco::Net::TCPServerConnection {
       RequestDeadlines::Slot& s;
       ~Remove() { d.remove(s); }
     } remove{deadlines_, slot_};
-    session.attachSessionData(SlotRef{&deadlines_, &slot_});
+    ConnectionFacts facts;
+    session.attachSessionData(SlotRef{&deadlines_, &slot_, &facts});
     deadlines_.begin(slot_);  // the first request's clock runs from the start (TLS included)
     bool first = true;
     while (!slot_.stopped && session.hasMoreRequests()) {
@@ -296,8 +321,7 @@ class HttpConnection : public Poco::Net::TCPServerConnection {
 
   // One request: true when it was served and the connection may go on; false when the
   // connection ends, with `refusal` set if the head is over the limits.
-  bool serve(HttpSession& session, std::optional<HeadRefusal>& refusal,
-             bool& handled) {
+  bool serve(HttpSession& session, std::optional<HeadRefusal>& refusal, bool& handled) {
     Poco::Net::HTTPServerResponseImpl response(session);
     Poco::Net::HTTPServerRequestImpl request(response, session, params_);  // reads the head
     // Cut by the deadline: Poco takes a head that ends without its empty line as complete.

@@ -98,6 +98,15 @@ class RequestDeadlines {
 // its body is read: false if it had passed already (answer 408 `timeout`, or nothing).
 bool requestDeadlineMet(Poco::Net::HTTPServerRequest& request);
 
+// Who the TLS client of `request`'s connection is, as `find` works it out from the connection's
+// client certificate: asked on the connection's first request that needs it, and kept while the
+// connection lasts. (The server's TLS context refuses renegotiation, so a connection's client
+// certificate is the one of its handshake.) Asked each time on other connections.
+std::string connectionClient(Poco::Net::HTTPServerRequest& request,
+                             const std::function<std::string()>& find);
+// The client's address as text, kept the same way.
+std::string connectionPeer(Poco::Net::HTTPServerRequest& request);
+
 // Makes dxhub's connections for a Poco::Net::TCPServer. `refused` is told of every request the
 // connection refuses itself (for the log and metrics).
 class HttpConnectionFactory : public Poco::Net::TCPServerConnectionFactory {

@@ -74,7 +74,9 @@ Poco::Net::Context::Ptr makeServerContext(const TlsFiles& files) {
   // A connection whose reading side ends without TLS close_notify (the request deadline shuts
   // it, http_connection.h) reads as the end of input, as in nginx, instead of a fatal TLS error
   // that would leave no way to write the 408. HTTP's own framing still tells a cut request.
-  SSL_CTX_set_options(ctx->sslContext(), SSL_OP_IGNORE_UNEXPECTED_EOF);
+  // No renegotiation: a connection's client certificate is the one of its handshake, so the
+  // hub works out who the client is once per connection (connectionClient).
+  SSL_CTX_set_options(ctx->sslContext(), SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
   addCrl(*ctx, files.crl);
   return ctx;
 }

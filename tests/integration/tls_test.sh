@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The hub's TLS face, checked with the openssl command line against a real `dxhub serve`:
 # TLS 1.1 refused, TLS 1.2 and 1.3 with a client certificate resume their sessions (banks'
-# clients resume by default), and /healthz answers without a client certificate.
+# clients resume by default), TLS 1.2 renegotiation refused, and /healthz answers without a
+# client certificate.
 set -euo pipefail
 build=${DX_BUILD:-build}
 pki="$build/test-pki"
@@ -49,6 +50,11 @@ for version in -tls1_2 -tls1_3; do
   client "$version" -sess_in "$tmp/session$version" >"$tmp/second$version"
   check "$version session with a client certificate is resumed" grep -q "^Reused," "$tmp/second$version"
 done
+# The hub works out a connection's client once (http_connection.h: connectionClient): a TLS 1.2
+# client may not renegotiate, which could bring another certificate into the connection.
+check "TLS 1.2 renegotiation is refused" bash -c "(printf 'R\\n'; sleep 1) | timeout 10 openssl s_client \
+  -connect 127.0.0.1:$port -tls1_2 -CAfile $pki/ca.crt -cert $pki/cc.samastipur.crt \
+  -key $pki/cc.samastipur.key 2>&1 | grep -q 'no renegotiation'"
 check "a resumed session still identifies the client (GET /v1/inbox 200)" bash -c \
   "curl -sf --cacert $pki/ca.crt --cert $pki/cc.samastipur.crt --key $pki/cc.samastipur.key \
    https://127.0.0.1:$port/v1/inbox -o /dev/null"
