@@ -142,16 +142,17 @@ Outcome Pipeline::submit(std::string_view jws, const std::string& client) {
   // stored id means "already done", whatever its digest (its `created` differs).
   if (id.empty()) return refuse({"schema", "envelope: id is required (a UUID)"});
   const bool hubsOwn = client.empty() && from == config_.hubId;
-  auto stored = [&](const MessageRecord& existing) -> Outcome {
-    if (existing.digest != m.digest && !hubsOwn)
+  // The answer to a stored id: its receipt (the same digest, or the hub's own), or a conflict.
+  auto stored = [&](bool sameDigest, std::string receipt) -> Outcome {
+    if (!sameDigest && !hubsOwn)
       return refuse({"id_conflict", "message id " + std::string(id) +
                                         " was already used for a different message"});
     metrics_.countMessage(type, "duplicate");
-    return {200, "duplicate", existing.receipt, std::string(id), std::string(type)};
+    return {200, "duplicate", std::move(receipt), std::string(id), std::string(type)};
   };
   auto refuseUnlessStored = [&](Problem p) {
     if (std::optional<MessageRecord> existing = store_.find(std::string(id)))
-      return stored(*existing);
+      return stored(existing->digest == m.digest, std::move(existing->receipt));
     return refuse(std::move(p));
   };
 
@@ -206,15 +207,8 @@ Outcome Pipeline::submit(std::string_view jws, const std::string& client) {
       if (tracked_) tracked_({m, r.seq, r.acceptedAt, answers});
       return {202, "accepted", std::move(r.receipt), std::string(id), std::string(type)};
     case Journal::Outcome::Duplicate:
-      metrics_.countMessage(type, "duplicate");
-      return {200, "duplicate", std::move(r.receipt), std::string(id), std::string(type)};
     case Journal::Outcome::Conflict:
-      if (hubsOwn) {
-        metrics_.countMessage(type, "duplicate");
-        return {200, "duplicate", std::move(r.receipt), std::string(id), std::string(type)};
-      }
-      return refuse({"id_conflict", "message id " + std::string(id) +
-                                        " was already used for a different message"});
+      return stored(r.outcome == Journal::Outcome::Duplicate, std::move(r.receipt));
     case Journal::Outcome::Unavailable:
       break;
   }
