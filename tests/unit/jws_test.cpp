@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <openssl/core_names.h>
@@ -138,6 +139,34 @@ class JwsTest : public ::testing::Test {
 HubConfig* JwsTest::config_;
 TrustStore* JwsTest::trust_;
 Registry* JwsTest::registry_;
+
+// The signer keeps a prepared context per P-256 key and thread (at most 8): with more keys than
+// that in turn, keys freed and others made (which may reuse a freed key's address), every
+// signature is still made with the key it was asked for.
+TEST(Signing, ManyKeysInTurnEachSignWithTheirOwnKey) {
+  auto keys = [] {
+    std::vector<PkeyPtr> out;
+    for (int i = 0; i < 10; ++i)
+      out.emplace_back(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"), PkeyFree{});
+    for (int i = 0; i < 2; ++i)
+      out.emplace_back(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"), PkeyFree{});
+    return out;
+  };
+  const std::string input = "the signing input";
+  for (int generation = 0; generation < 3; ++generation) {
+    std::vector<PkeyPtr> made = keys();
+    for (int round = 0; round < 2; ++round) {
+      for (std::size_t i = 0; i < made.size(); ++i) {
+        ASSERT_TRUE(made[i]);
+        JwsAlg alg = i < 10 ? JwsAlg::ES256 : JwsAlg::Ed25519;
+        std::string signature = signBytes(made[i].get(), input);
+        EXPECT_TRUE(verifyBytes(alg, made[i].get(), input, signature)) << "key " << i;
+        std::size_t other = i < 10 ? (i + 1) % 10 : 10 + (i - 9) % 2;
+        EXPECT_FALSE(verifyBytes(alg, made[other].get(), input, signature)) << "key " << i;
+      }
+    }
+  }  // each generation's keys are freed here; the next may be made at the same addresses
+}
 
 TEST_F(JwsTest, Ed25519MessageVerifiesAndKeepsItsBytes) {
   std::string jws = signer("cc.samastipur").sign(request());
