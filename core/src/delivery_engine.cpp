@@ -412,7 +412,17 @@ void DeliveryEngine::settle(const MessageRecord& m, PluginEntry& plugin,
                    event + (result.reason.empty() ? "" : " (" + result.reason + ")"));
   // If this process ends before the escalation is stored, the sweep sends it (at the next start
   // here, or on another instance).
-  if (state == "dead") escalate_(m, "delivery_failed", outcome);
+  if (state == "dead") escalateDead(m, outcome);
+}
+
+DeliveryEngine::Escalated DeliveryEngine::escalateDead(const MessageRecord& m,
+                                                      const std::string& detail) {
+  Escalated e = escalate_(m, "delivery_failed", detail);
+  if (e == Escalated::Stored &&
+      !journal_.write([&](Journal::Transaction& tx) { tx.store.setEscalated(m.id); }))
+    log_.error("delivery: the escalation of %s is stored, not the record of it; the sweep sends "
+               "it again (a duplicate)", m.id);
+  return e;
 }
 
 void DeliveryEngine::sweepEscalations(bool atStart) {
@@ -439,8 +449,8 @@ void DeliveryEngine::sweepEscalations(bool atStart) {
       }
       log_.warning("delivery: %s %s is dead without its escalation; sending it", m.type, m.id);
       // The detail says what the store still knows: the last error of the last attempt.
-      if (!escalate_(m, "delivery_failed",
-                     "gave up after " + std::to_string(m.attempts) + " attempts: " + m.lastError))
+      if (escalateDead(m, "gave up after " + std::to_string(m.attempts) +
+                              " attempts: " + m.lastError) == Escalated::Refused)
         sweepRefused_.insert(m.id);
     }
     if (page.size() < static_cast<std::size_t>(kPage)) break;

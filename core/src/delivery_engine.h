@@ -20,9 +20,10 @@
 // so first in first out holds across instances too. The outcome's write ends the lease; an
 // instance that dies holding one is replaced when it expires.
 //
-// A dead message's escalation is its own commit after the one that made it dead: a process
-// killed in between leaves the message without it. So the engine sweeps, at start and then every
-// `lease`: it asks the store for dead messages that no hub.escalation refers to and sends each its
+// A dead message's escalation is its own commit after the one that made it dead, and once it is
+// stored, a third commit records that on the message (Store::setEscalated): a process killed in
+// between leaves the message without them. So the engine sweeps, at start and then every
+// `lease`: it asks the store for dead messages without that record and sends each its
 // delivery_failed escalation (sweepEscalations). Safe with several instances and alongside the
 // escalation a worker is sending at that moment: the escalation's id is derived from what it is
 // about (hub.cpp) and is the table's unique key, so a second submission is a duplicate, stored
@@ -51,10 +52,12 @@ namespace dx {
 
 class DeliveryEngine {
  public:
-  // `escalate(message, reason, detail)` sends the hub.escalation (through the pipeline): false
-  // when the pipeline refused it for good (not when the store failed for now).
-  using Escalate = std::function<bool(const MessageRecord&, const std::string& reason,
-                                      const std::string& detail)>;
+  // `escalate(message, reason, detail)` sends the hub.escalation (through the pipeline) and says
+  // what became of it: stored (now, or before: its id is derived), to be tried again (the store
+  // or the hub failed for now), or refused for good.
+  enum class Escalated { Stored, Later, Refused };
+  using Escalate = std::function<Escalated(const MessageRecord&, const std::string& reason,
+                                           const std::string& detail)>;
   DeliveryEngine(PluginHost& plugins, Store& store, Journal& journal, const Clock& clock,
                  Metrics& metrics, Poco::Logger& log, Escalate escalate,
                  std::chrono::milliseconds lease = std::chrono::seconds(30), int maxWorkers = 32);
@@ -98,6 +101,8 @@ class DeliveryEngine {
   // (`atStart`) every one found; later only those the sweep before found too, so that an
   // escalation on its way from a worker (here or in another instance) is not sent twice.
   void sweepEscalations(bool atStart);
+  // Sends dead message `m`'s delivery_failed escalation and, once it is stored, records that.
+  Escalated escalateDead(const MessageRecord& m, const std::string& detail);
 
   PluginHost& plugins_;
   Store& store_;

@@ -97,13 +97,14 @@ void ConnectorSubsystem::initialize(Poco::Util::Application&) {
     Outcome o = s.pipeline->submit(jws, "");
     if (o.isProblem() && o.code != "id_conflict") {  // id_conflict: sent before (a restart)
       s.log->error("escalation about %s to %s refused: %s", m.id, m.from, o.body);
-      return o.status >= 500;  // the store or the hub busy for now: worth another try
+      // The store or the hub busy for now: worth another try.
+      return o.status >= 500 ? DeliveryEngine::Escalated::Later : DeliveryEngine::Escalated::Refused;
     }
     if (o.code == "duplicate")
       s.log->information("escalation: %s about %s was already sent", reason, m.id);
     else
       s.log->warning("escalation: %s about %s sent to %s", reason, m.id, m.from);
-    return true;
+    return DeliveryEngine::Escalated::Stored;
   };
   s_.delivery = std::make_unique<DeliveryEngine>(*s_.plugins, *s_.store, *s_.journal, *s_.clock,
                                                  s_.metrics, *s_.log, escalate,

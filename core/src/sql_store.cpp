@@ -129,6 +129,16 @@ const std::vector<Migration>& migrations() {
       // messages_to_deliver_by_recipient; no query uses the queue in seq order any more, and the
       // index cost a write per delivery and per message to a connector.
       {8, {"DROP INDEX messages_to_deliver"}},
+      // A dead message's delivery_failed escalation is recorded as stored on the message, so
+      // that the sweep does not take the deadline's escalation about it for that one. Messages
+      // dead before keep the rule they had: any escalation to their sender.
+      {9,
+       {"ALTER TABLE messages ADD COLUMN escalated INTEGER NOT NULL DEFAULT 0",
+        "UPDATE messages SET escalated = 1 WHERE state = 'dead' AND EXISTS (SELECT 1"
+        " FROM messages e WHERE e.ref = messages.id AND e.ref <> ''"
+        " AND e.type = 'hub.escalation' AND e.recipient = messages.sender)",
+        "DROP INDEX messages_dead",
+        "CREATE INDEX messages_dead ON messages (seq) WHERE state = 'dead' AND escalated = 0"}},
   };
   return kMigrations;
 }
@@ -186,6 +196,8 @@ const std::string kSetDelivery =
     "UPDATE messages SET state = CASE WHEN state = 'answered' THEN state ELSE ? END,"
     " attempts = ?, last_error = ?, next_attempt_at = ?, lease_owner = '', lease_until = 0"
     " WHERE id = ?";
+
+const std::string kSetEscalated = "UPDATE messages SET escalated = 1 WHERE id = ?";
 
 // A message row (kMessageColumns) of a result: a SqliteStatement::Run or a RecordSetRow.
 template <class Row>
@@ -477,6 +489,13 @@ class SqlStore : public Store {
     });
   }
 
+  void setEscalated(const std::string& id) override {
+    guarded("escalation record", [&] {
+      if (sqlite_) return (void)sqlite_->setEscalated.run().bindAll(id).execute();
+      *writer_ << b_.sql(kSetEscalated), bind(id), now;
+    });
+  }
+
   std::optional<std::pair<std::string, std::string>> writerFindDigest(
       const std::string& id) override {
     return guarded("dedupe lookup", [&]() -> std::optional<std::pair<std::string, std::string>> {
@@ -647,14 +666,9 @@ class SqlStore : public Store {
   }
 
   std::vector<MessageRecord> deadWithoutEscalation(std::int64_t after, int limit) override {
-    // The escalation's ref is the dead message and its recipient the dead message's sender
-    // (hub.cpp escalationPayload); messages_dead and messages_by_ref (which holds only non-empty
-    // refs, hence `e.ref <> ''`) make this two index reads.
+    // messages_dead holds exactly these (and dead escalations, left out here).
     return messagesWhere("dead messages without escalation",
-                         "state = 'dead' AND type <> ? AND seq > ? AND NOT EXISTS (SELECT 1"
-                         " FROM messages e WHERE e.ref = messages.id AND e.ref <> ''"
-                         " AND e.type = 'hub.escalation'"
-                         " AND e.recipient = messages.sender)",
+                         "state = 'dead' AND escalated = 0 AND type <> ? AND seq > ?",
                          "hub.escalation", after, limit);
   }
 
@@ -809,10 +823,11 @@ class SqlStore : public Store {
           insertAudit(db, kInsertAudit),
           findDigest(db, kFindDigest),
           setState(db, kSetState),
-          setDelivery(db, kSetDelivery) {}
+          setDelivery(db, kSetDelivery),
+          setEscalated(db, kSetEscalated) {}
     WalCheckpointer checkpointer;
     SqliteStatement begin, commit, auditHead, insertMessage, insertAudit, findDigest, setState,
-        setDelivery;
+        setDelivery, setEscalated;
   };
 
   Backend b_;

@@ -66,6 +66,9 @@ class Store {
   // error and when to try next (unix ms). Ends the delivery's lease.
   virtual void setDelivery(const std::string& id, const std::string& state, int attempts,
                            const std::string& lastError, std::int64_t nextAttemptAt) = 0;
+  // Records that dead message `id`'s delivery_failed escalation is stored (see
+  // deadWithoutEscalation).
+  virtual void setEscalated(const std::string& id) = 0;
   // Inside the writer's transaction (sees its own uncommitted rows): digest and receipt of id.
   virtual std::optional<std::pair<std::string, std::string>> writerFindDigest(
       const std::string& id) = 0;
@@ -108,8 +111,9 @@ class Store {
   virtual void forEachAudit(const std::function<bool(const AuditEntry&)>& visit) = 0;
   virtual std::int64_t messageCount() = 0;
   // Dead messages (not themselves hub.escalation) with seq > after, oldest first, at most
-  // `limit`, that no hub.escalation to their sender refers to (`ref`): the delivery engine's
-  // sweep sends their delivery_failed escalation (DeliveryEngine::sweepEscalations).
+  // `limit`, whose delivery_failed escalation is not recorded as stored (setEscalated): the
+  // delivery engine's sweep sends it (DeliveryEngine::sweepEscalations). Another escalation
+  // about the message (its deadline's) does not count.
   virtual std::vector<MessageRecord> deadWithoutEscalation(std::int64_t after, int limit) = 0;
   // A trivial query on the database (for GET /healthz); throws StoreError when it cannot answer.
   virtual void ping() = 0;

@@ -257,20 +257,17 @@ TEST_P(DeliveryTest, LastAttemptMakesItDeadWithEscalation) {
 }
 
 // What a hub killed between storing a message's `dead` outcome and storing its escalation leaves
-// behind: the message dead, no hub.escalation about it (not in the messages, not in the audit).
+// behind: the message dead, no hub.escalation about it (not in the messages, not in the audit),
+// and not recorded as escalated.
 class EscalationSweepTest : public DeliveryTest {
  protected:
   std::int64_t escalationsAbout(const std::string& id) {
     return db_->queryInt("SELECT COUNT(*) FROM messages WHERE type = 'hub.escalation' AND ref = '" +
                          id + "'");
   }
-  // A dead message whose escalation was stored, and then removed again.
+  // A dead message whose escalation was stored and recorded, and then both undone.
   std::string deadWithoutEscalation(bool auditToo) {
-    startHub(R"("mode": "reject")");
-    std::string id = post();
-    EXPECT_EQ(str(waitFor(id, "dead"), "state"), "dead");
-    for (int i = 0; i < 100 && escalationsAbout(id) == 0; ++i) std::this_thread::sleep_for(50ms);
-    EXPECT_EQ(escalationsAbout(id), 1);
+    std::string id = deadAndEscalated();
     const std::string escalation =
         "(SELECT id FROM messages WHERE type = 'hub.escalation' AND ref = '" + id + "')";
     if (auditToo) {
@@ -280,10 +277,40 @@ class EscalationSweepTest : public DeliveryTest {
       db_->execute("DELETE FROM audit WHERE message_id = " + escalation);
     }
     db_->execute("DELETE FROM messages WHERE type = 'hub.escalation' AND ref = '" + id + "'");
+    db_->execute("UPDATE messages SET escalated = 0 WHERE id = '" + id + "'");
     EXPECT_EQ(escalationsAbout(id), 0);
     return id;
   }
+  // A dead message, its delivery_failed escalation stored and recorded on it.
+  std::string deadAndEscalated() {
+    startHub(R"("mode": "reject")");
+    std::string id = post();
+    EXPECT_EQ(str(waitFor(id, "dead"), "state"), "dead");
+    const std::string recorded = "SELECT escalated FROM messages WHERE id = '" + id + "'";
+    for (int i = 0; i < 100 && db_->queryInt(recorded) == 0; ++i)
+      std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(db_->queryInt(recorded), 1);
+    EXPECT_EQ(escalationsAbout(id), 1);
+    return id;
+  }
 };
+
+TEST_P(EscalationSweepTest, AnotherEscalationAboutTheMessageDoesNotStandInForItsOwn) {
+  // Killed between the dead outcome and its escalation, while the request's deadline escalation
+  // to the same sender was stored: that one (here the stored escalation under another id) is
+  // not the delivery_failed one, which the sweep still sends.
+  std::string id = deadAndEscalated();
+  ASSERT_EQ(hub_->stop(), 0);
+  db_->execute("UPDATE messages SET id = '6f1d2c3b-0000-4000-8000-00000000d1ed' WHERE"
+               " type = 'hub.escalation' AND ref = '" + id + "'");
+  db_->execute("UPDATE messages SET escalated = 0 WHERE id = '" + id + "'");
+  ASSERT_EQ(escalationsAbout(id), 1);
+  hub_->start();
+  for (int i = 0; i < 100 && escalationsAbout(id) < 2; ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(escalationsAbout(id), 2);
+  std::this_thread::sleep_for(2500ms);  // the periodic sweeps (every lease, 1 s) add none
+  EXPECT_EQ(escalationsAbout(id), 2);
+}
 
 TEST_P(EscalationSweepTest, AtStartTheHubSendsTheMissingEscalationExactlyOnce) {
   std::string id = deadWithoutEscalation(true);

@@ -54,6 +54,7 @@ class FailingStore : public Store {
   std::optional<MessageRecord> nextPendingFor(const std::string& r, std::int64_t a) override {
     return inner_.nextPendingFor(r, a);
   }
+  void setEscalated(const std::string& id) override { inner_.setEscalated(id); }
   std::optional<std::pair<std::string, std::string>> writerFindDigest(
       const std::string& id) override {
     return inner_.writerFindDigest(id);
@@ -346,6 +347,39 @@ TEST_P(JournalTest, EverythingSurvivesAReopen) {
   EXPECT_EQ(journal_->accept(m, "cc.samastipur").receipt, r.receipt);
   EXPECT_EQ(store_->inbox("bank.sbi", 0, 10).size(), 1u);
   EXPECT_EQ(verifyAuditChain(*store_).entries, 1);
+}
+
+// Migration 9 records a dead message's delivery_failed escalation on the message. Messages dead
+// before it keep the rule the sweep had: any escalation to their sender counts.
+TEST_P(JournalTest, MessagesDeadBeforeMigrationNineKeepTheRuleTheyHad) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2; ++i) {
+    VerifiedMessage m = test::verified("cc.samastipur", request());
+    ASSERT_EQ(journal_->accept(m, "cc.samastipur").outcome, Journal::Outcome::Accepted);
+    ids.emplace_back(m.id());
+    ASSERT_TRUE(journal_->record(
+        {0, {}, "dead", ids.back(), "", "cc.samastipur", "bank.sbi", "freeze.request", "dead", "",
+         {}},
+        "dead"));
+  }
+  VerifiedMessage escalation = test::verified(
+      "hub.samastipur",
+      test::envelope("hub.escalation", "hub.samastipur", "cc.samastipur",
+                     R"({"reason":"delivery_failed","message":")" + ids[0] + R"(","detail":"x"})",
+                     ids[0]));
+  ASSERT_EQ(journal_->accept(escalation, "").outcome, Journal::Outcome::Accepted);
+  close();
+  // The store as version 8 left it.
+  db_->execute("DROP INDEX messages_dead");
+  db_->execute("ALTER TABLE messages DROP COLUMN escalated");
+  db_->execute("CREATE INDEX messages_dead ON messages (seq) WHERE state = 'dead'");
+  db_->execute("DELETE FROM schema_migrations WHERE version = 9");
+  open();
+  std::vector<MessageRecord> dead = store_->deadWithoutEscalation(0, 10);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].id, ids[1]);
+  journal_->write([&](Journal::Transaction& tx) { tx.store.setEscalated(ids[1]); });
+  EXPECT_TRUE(store_->deadWithoutEscalation(0, 10).empty());
 }
 
 TEST_P(JournalTest, InboxIsOldestFirstAfterTheCursor) {
