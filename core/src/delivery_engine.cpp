@@ -416,7 +416,7 @@ void DeliveryEngine::settle(const MessageRecord& m, PluginEntry& plugin,
 }
 
 DeliveryEngine::Escalated DeliveryEngine::escalateDead(const MessageRecord& m,
-                                                      const std::string& detail) {
+                                                       const std::string& detail) {
   Escalated e = escalate_(m, "delivery_failed", detail);
   if (e == Escalated::Stored &&
       !journal_.write([&](Journal::Transaction& tx) { tx.store.setEscalated(m.id); }))

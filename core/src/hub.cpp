@@ -98,7 +98,8 @@ void ConnectorSubsystem::initialize(Poco::Util::Application&) {
     if (o.isProblem() && o.code != "id_conflict") {  // id_conflict: sent before (a restart)
       s.log->error("escalation about %s to %s refused: %s", m.id, m.from, o.body);
       // The store or the hub busy for now: worth another try.
-      return o.status >= 500 ? DeliveryEngine::Escalated::Later : DeliveryEngine::Escalated::Refused;
+      return o.status >= 500 ? DeliveryEngine::Escalated::Later
+                             : DeliveryEngine::Escalated::Refused;
     }
     if (o.code == "duplicate")
       s.log->information("escalation: %s about %s was already sent", reason, m.id);
