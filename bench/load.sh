@@ -5,10 +5,13 @@
 #   (b) POST freeze.requests at 32 connections, closed loop (~10 s): peak receipted msgs/s,
 #       with the hub's memory (VmRSS sampled, VmHWM) during it;
 #   (c) the same at half that rate, open loop (~10 s): receipt latency p99 at half load;
+#   (d) the same POSTs as (b) to `dx_sig_bound` (bench/sig_bound.cpp) on the same port once the
+#       hub has stopped: HTTPS, the Ed25519 verify and the receipt's P-256 signature and nothing
+#       else, the most any hub on this HTTP stack could receipt here;
 # and `openssl speed` for the signature ceiling: nproc / (1/Ed25519 verify + 1/P-256 sign).
 # Prints a table and writes var/bench/hub.json. Usage, from the repository's root:
 #   bench/load.sh [BUILD_DIR]        (default: build)
-# Traffic goes to 127.0.0.1 only; the whole run stays under 90 s; the hub is always stopped.
+# Traffic goes to 127.0.0.1 only; the whole run stays under 2 min; both servers are always stopped.
 set -euo pipefail
 
 readonly PROG=bench/load.sh
@@ -26,7 +29,7 @@ die() {
 
 case ${1:-} in
   -h | --help)
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
 esac
@@ -39,6 +42,7 @@ mkdir -p "$out"
 
 [[ -x $build/dxhub ]] || die "$build/dxhub not found: run 'make build' first"
 [[ -x $build/dx_load ]] || die "$build/dx_load not found: run 'make build' first (needs Google Benchmark's CMake package, as bench/ does)"
+[[ -x $build/dx_sig_bound ]] || die "$build/dx_sig_bound not found: run 'make build' first"
 "$build/dxhub" serve --help >/dev/null 2>&1 || die "$build/dxhub has no 'serve' command yet"
 [[ -x $PY ]] || die "$PY not found: install python3 (apt-get install python3)"
 
@@ -48,19 +52,25 @@ rate_of() {
 }
 
 hub_pid=
+bound_pid=
 sampler_pid=
+# SIGTERM to a server this script started; SIGKILL if it is still there 5 s later.
+stop_server() {
+  local pid=$1 name=$2
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "$PROG: $name did not stop within 5 s of SIGTERM; killing it" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
 cleanup() {
   local rc=$?
   if [[ -n $sampler_pid ]]; then kill "$sampler_pid" 2>/dev/null || true; fi
-  if [[ -n $hub_pid ]] && kill -0 "$hub_pid" 2>/dev/null; then
-    kill -TERM "$hub_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$hub_pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$hub_pid" 2>/dev/null; then
-      echo "$PROG: the hub did not stop within 5 s of SIGTERM; killing it" >&2
-      kill -KILL "$hub_pid" 2>/dev/null || true
-    fi
-    wait "$hub_pid" 2>/dev/null || true
-  fi
+  if [[ -n $hub_pid ]]; then stop_server "$hub_pid" "the hub"; fi
+  if [[ -n $bound_pid ]]; then stop_server "$bound_pid" dx_sig_bound; fi
   exit "$rc"
 }
 trap cleanup EXIT
@@ -184,6 +194,30 @@ timeout 60 "$build/dx_load" "${client[@]}" --connections "$CONNECTIONS" --durati
   --rate "$half" --presign-seconds "$PRESIGN_SECONDS" --json "$out/load-half.json" || die "the half-load run failed (see $out/hub.log)"
 
 kill -0 "$hub_pid" 2>/dev/null || die "the hub died during the run (see $out/hub.log)"
+stop_server "$hub_pid" "the hub"
+hub_pid=
+
+# ---------------------------------------------------------------- (d) the bound for any hub here
+# dx_sig_bound: the hub's TLS context and HTTP connection, and per message only the Ed25519
+# verify and the P-256 receipt signature; nothing stored. What HTTPS costs beside the signatures.
+"$build/dx_sig_bound" --config "$out/dxhub.json" --listen "127.0.0.1:$port" >"$out/bound.log" 2>&1 &
+bound_pid=$!
+up=0
+for _ in $(seq 100); do
+  kill -0 "$bound_pid" 2>/dev/null || { cat "$out/bound.log" >&2; bound_pid=; die "dx_sig_bound exited at start-up"; }
+  if timeout 5 "$build/dx_load" "${client[@]}" --connections 1 --messages 1 --method GET --path /healthz \
+       --quiet >/dev/null 2>&1; then
+    up=1
+    break
+  fi
+  sleep 0.1
+done
+((up)) || die "dx_sig_bound did not answer on $url/healthz within 15 s (see $out/bound.log)"
+echo "== (d) the same POSTs to dx_sig_bound (HTTPS + verify + receipt signature, nothing stored), ${PEAK_SECONDS} s"
+timeout 75 "$build/dx_load" "${client[@]}" --connections "$CONNECTIONS" --duration "$PEAK_SECONDS" \
+  --presign "$pool" --presign-seconds "$PRESIGN_SECONDS" --json "$out/load-bound.json" || die "the dx_sig_bound run failed (see $out/bound.log)"
+stop_server "$bound_pid" dx_sig_bound
+bound_pid=
 
 # ---------------------------------------------------------------- the table
 "$PY" - "$out" "$ceiling" "$(nproc)" "${hwm_kb:-0}" "${rss_kb:-0}" "$fsyncs" <<'PY'
@@ -193,17 +227,20 @@ fsyncs = float(sys.argv[6])
 h = json.load(open(f"{out}/load-healthz.json"))
 p = json.load(open(f"{out}/load-peak.json"))
 c = json.load(open(f"{out}/load-half.json"))
+b = json.load(open(f"{out}/load-bound.json"))
 speed = {}
 import re
 for line in open(f"{out}/load-openssl-speed.txt"):
     m = re.search(r"\((nistp256|Ed25519)\)\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)", line)
     if m:
         speed[m.group(1)] = {"sign_per_s": float(m.group(2)), "verify_per_s": float(m.group(3))}
-peak, healthz = p["receipted_per_s"], h["receipted_per_s"]
+peak, healthz, bound = p["receipted_per_s"], h["receipted_per_s"], b["receipted_per_s"]
 rows = [
     ("receipted msgs/s at peak (32 conn)", f"{peak:.0f}"),
     ("  ratio to the signature ceiling", f"{peak / ceiling:.2f}  (ceiling {ceiling:.0f}/s)"),
     ("  ratio to the /healthz ceiling", f"{peak / healthz:.2f}  (/healthz {healthz:.0f}/s)"),
+    ("  ratio to dx_sig_bound", f"{peak / bound:.2f}  (dx_sig_bound {bound:.0f}/s, "
+                                f"{bound / ceiling:.2f} of the signature ceiling)"),
     ("latency at peak p50 / p99 / p99.9", "{p50:.2f} / {p99:.2f} / {p999:.2f} ms".format(
         p50=p["latency_ms"]["p50"], p99=p["latency_ms"]["p99"], p999=p["latency_ms"]["p99.9"])),
     (f"receipt p99 at half load ({c['target_rate']:.0f}/s)", "{:.2f} ms  (p50 {:.2f}, p99.9 {:.2f}; achieved {:.0f}/s)".format(
@@ -249,13 +286,16 @@ result = {
     "peak_receipted_per_s": peak,
     "ratio_to_signature_ceiling": peak / ceiling,
     "ratio_to_healthz": peak / healthz,
+    "sig_bound_per_s": bound,
+    "sig_bound_ratio_to_signature_ceiling": bound / ceiling,
+    "ratio_to_sig_bound": peak / bound,
     "peak_latency_ms": p["latency_ms"],
     "half_load": {"target_rate": c["target_rate"], "receipted_per_s": c["receipted_per_s"],
                   "latency_ms": c["latency_ms"], "latency_from": c["latency_from"]},
     "hub_rss_kib": {"max_vmrss_during_peak": rss_kb, "vmhwm_after_peak": hwm_kb},
     "group_commit_during_peak": group_commit,
     "fsync_per_s": fsyncs,
-    "runs": {"healthz": h, "peak": p, "half": c},
+    "runs": {"healthz": h, "peak": p, "half": c, "sig_bound": b},
 }
 json.dump(result, open(f"{out}/hub.json", "w"), indent=2)
 print(f"figures written to {out}/hub.json")
