@@ -137,20 +137,25 @@ PY
 url=https://127.0.0.1:$port
 client=(--url "$url" --ca "$pki/ca.crt" --cert "$pki/cc.samastipur.crt" --key "$pki/cc.samastipur.key"
         --timeout 10)
+
+# Waits up to ~15 s for a server this script started to answer GET /healthz on $url.
+wait_until_answering() {
+  local pid=$1 name=$2 log=$3
+  for _ in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || { tail -n 20 "$log" >&2; die "$name exited at start-up (log above)"; }
+    if timeout 5 "$build/dx_load" "${client[@]}" --connections 1 --messages 1 --method GET \
+         --path /healthz --quiet >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  die "$name did not answer on $url/healthz within 15 s (see $log)"
+}
+
 "$build/dxhub" serve --config "$out/dxhub.json" --listen "127.0.0.1:$port" >"$out/hub.log" 2>&1 &
 hub_pid=$!
 echo "== dxhub serve on $url (pid $hub_pid, log $out/hub.log)"
-up=0
-for _ in $(seq 100); do   # up to ~15 s
-  kill -0 "$hub_pid" 2>/dev/null || { tail -n 20 "$out/hub.log" >&2; hub_pid=; die "the hub exited at start-up (log above)"; }
-  if timeout 5 "$build/dx_load" "${client[@]}" --connections 1 --messages 1 --method GET --path /healthz \
-       --quiet >/dev/null 2>&1; then
-    up=1
-    break
-  fi
-  sleep 0.1
-done
-((up)) || die "no answer on $url/healthz within 15 s (see $out/hub.log)"
+wait_until_answering "$hub_pid" "the hub" "$out/hub.log"
 
 # ---------------------------------------------------------------- (a) the HTTP stack's ceiling
 echo "== (a) GET /healthz, $CONNECTIONS connections, ${HEALTHZ_SECONDS} s"
@@ -202,17 +207,7 @@ hub_pid=
 # verify and the P-256 receipt signature; nothing stored. What HTTPS costs beside the signatures.
 "$build/dx_sig_bound" --config "$out/dxhub.json" --listen "127.0.0.1:$port" >"$out/bound.log" 2>&1 &
 bound_pid=$!
-up=0
-for _ in $(seq 100); do
-  kill -0 "$bound_pid" 2>/dev/null || { cat "$out/bound.log" >&2; bound_pid=; die "dx_sig_bound exited at start-up"; }
-  if timeout 5 "$build/dx_load" "${client[@]}" --connections 1 --messages 1 --method GET --path /healthz \
-       --quiet >/dev/null 2>&1; then
-    up=1
-    break
-  fi
-  sleep 0.1
-done
-((up)) || die "dx_sig_bound did not answer on $url/healthz within 15 s (see $out/bound.log)"
+wait_until_answering "$bound_pid" dx_sig_bound "$out/bound.log"
 echo "== (d) the same POSTs to dx_sig_bound (HTTPS + verify + receipt signature, nothing stored), ${PEAK_SECONDS} s"
 timeout 75 "$build/dx_load" "${client[@]}" --connections "$CONNECTIONS" --duration "$PEAK_SECONDS" \
   --presign "$pool" --presign-seconds "$PRESIGN_SECONDS" --json "$out/load-bound.json" || die "the dx_sig_bound run failed (see $out/bound.log)"

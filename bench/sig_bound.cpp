@@ -35,6 +35,7 @@
 #include "clock.h"
 #include "config.h"
 #include "crypto.h"
+#include "http_api.h"
 #include "http_connection.h"
 #include "jws.h"
 #include "receipt.h"
@@ -113,14 +114,7 @@ int run(const std::string& configPath, const std::string& listen) {
       dx::makeServerContext(
           {s.config.hubCertPath(), s.config.hubKeyPath(), s.config.caPath, s.config.crlPath}));
   // The hub's server parameters and connection (http_api.cpp), without its pipeline.
-  Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
-  params->setMaxThreads(limits.maxConnections);
-  params->setMaxQueued(limits.maxConnections);
-  params->setKeepAlive(true);
-  params->setMaxKeepAliveRequests(0);
-  params->setKeepAliveTimeout(Poco::Timespan(10, 0));
-  params->setTimeout(Poco::Timespan(0, limits.readTimeoutMs * 1000));
-  params->setThreadIdleTime(Poco::Timespan(1, 0));
+  Poco::Net::HTTPServerParams::Ptr params = dx::httpServerParams(limits);
   Poco::ThreadPool threads(2, limits.maxConnections + 4, 60);
   dx::RequestDeadlines deadlines(std::chrono::seconds(limits.requestDeadlineS),
                                  std::chrono::milliseconds(100));

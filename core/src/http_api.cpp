@@ -469,6 +469,22 @@ Poco::Net::SocketAddress listenAddress(const std::string& listen) {
 
 }  // namespace
 
+Poco::Net::HTTPServerParams::Ptr httpServerParams(const Limits& limits) {
+  Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
+  params->setMaxThreads(limits.maxConnections);
+  params->setMaxQueued(limits.maxConnections);
+  params->setKeepAlive(true);
+  params->setMaxKeepAliveRequests(0);  // unlimited on one connection
+  params->setKeepAliveTimeout(Poco::Timespan(10, 0));
+  params->setTimeout(Poco::Timespan(0, limits.readTimeoutMs * 1000));
+  params->setServerName("dxhub");
+  // A connection thread that was busy when stop() woke the idle ones waits this long for more
+  // work before it sees the stop (Poco's default, 10 s, made SIGTERM take up to 14 s after
+  // many connections had been open). Idle threads stay in the pool: leaving early is cheap.
+  params->setThreadIdleTime(Poco::Timespan(1, 0));
+  return params;
+}
+
 HttpApi::HttpApi(const HubConfig& config, const std::string& listen, const Registry& registry,
                  Pipeline& pipeline, Store& store, Journal& journal, Metrics& metrics,
                  Poco::Logger& log, const Clock& clock)
@@ -478,18 +494,7 @@ HttpApi::HttpApi(const HubConfig& config, const std::string& listen, const Regis
   Poco::Net::Context::Ptr tls =
       makeServerContext({config.hubCertPath(), config.hubKeyPath(), config.caPath, config.crlPath});
   Poco::Net::SecureServerSocket socket(listenAddress(listen), 128, tls);
-  Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
-  params->setMaxThreads(config.limits.maxConnections);
-  params->setMaxQueued(config.limits.maxConnections);
-  params->setKeepAlive(true);
-  params->setMaxKeepAliveRequests(0);  // unlimited on one connection
-  params->setKeepAliveTimeout(Poco::Timespan(10, 0));
-  params->setTimeout(Poco::Timespan(0, config.limits.readTimeoutMs * 1000));
-  params->setServerName("dxhub");
-  // A connection thread that was busy when stop() woke the idle ones waits this long for more
-  // work before it sees the stop (Poco's default, 10 s, made SIGTERM take up to 14 s after
-  // many connections had been open). Idle threads stay in the pool: leaving early is cheap.
-  params->setThreadIdleTime(Poco::Timespan(1, 0));
+  Poco::Net::HTTPServerParams::Ptr params = httpServerParams(config.limits);
   threads_ = std::make_unique<Poco::ThreadPool>(2, config.limits.maxConnections + 4, 60);
   // What Poco's HTTPServer is, a TCPServer, with dxhub's own connection (http_connection.h) in
   // place of Poco's: head limits answered as problem+json, and a deadline for each request.

@@ -7,6 +7,7 @@
 #include <string>
 
 #include <Poco/Logger.h>
+#include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/TCPServer.h>
 #include <Poco/ThreadPool.h>
 
@@ -44,6 +45,10 @@ struct ApiContext {
   std::atomic<bool> storeChecking{false};
   std::atomic<bool> storeAnswers{true};
 };
+
+// The HTTP server's parameters from the config's limits: connections, keep-alive, read timeout.
+// (bench/sig_bound.cpp serves with the same.)
+Poco::Net::HTTPServerParams::Ptr httpServerParams(const Limits& limits);
 
 class HttpApi {
  public:
