@@ -213,6 +213,7 @@ timeout 75 "$build/dx_load" "${client[@]}" --connections "$CONNECTIONS" --durati
   --presign "$pool" --presign-seconds "$PRESIGN_SECONDS" --json "$out/load-bound.json" || die "the dx_sig_bound run failed (see $out/bound.log)"
 stop_server "$bound_pid" dx_sig_bound
 bound_pid=
+(($(rate_of "$out/load-bound.json") > 0)) || die "dx_sig_bound receipted nothing (answers above; see $out/bound.log)"
 
 # ---------------------------------------------------------------- the table
 "$PY" - "$out" "$ceiling" "$(nproc)" "${hwm_kb:-0}" "${rss_kb:-0}" "$fsyncs" <<'PY'
