@@ -8,6 +8,7 @@
 #   (d) the same POSTs as (b) to `dx_sig_bound` (bench/sig_bound.cpp) on the same port once the
 #       hub has stopped: HTTPS, the Ed25519 verify and the receipt's P-256 signature and nothing
 #       else, the most any hub on this HTTP stack could receipt here;
+#   (e) dx_sig_bound at the rate of (c) (~10 s): its latency, the floor under the hub's there;
 # and `openssl speed` for the signature ceiling: nproc / (1/Ed25519 verify + 1/P-256 sign).
 # Prints a table and writes var/bench/hub.json. Usage, from the repository's root:
 #   bench/load.sh [BUILD_DIR]        (default: build)
@@ -29,7 +30,7 @@ die() {
 
 case ${1:-} in
   -h | --help)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
 esac
@@ -96,23 +97,27 @@ PY
 )
 echo "signature ceiling: $ceiling msgs/s ($(nproc) cores x 1 / (Ed25519 verify + P-256 sign))"
 
-# The disk's own limit for durable commits: 4 KiB written and fsync'd, 200 times, where the
-# hub's database lives. Every receipt waits for one such commit (shared by its batch).
-fsyncs=$("$PY" - "$out" <<'PY'
+# The disk's own limit for durable commits: 4 KiB written and fsync'd, 1,000 times, where the
+# hub's database lives: how many a second, and the p99 of one. Every receipt waits for one such
+# commit (shared by its batch).
+read -r fsyncs fsync_p99_ms < <("$PY" - "$out" <<'PY'
 import os, sys, time
 path = os.path.join(sys.argv[1], "fsync-probe")
 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-started = time.perf_counter()
-for _ in range(200):
+took = []
+for _ in range(1000):
     os.write(fd, b"x" * 4096)
+    t = time.perf_counter()
     os.fsync(fd)
-elapsed = time.perf_counter() - started
+    took.append(time.perf_counter() - t)
 os.close(fd)
 os.unlink(path)
-print(f"{200 / elapsed:.0f}")
+took.sort()
+print(f"{len(took) / sum(took):.0f} {1000 * took[int(0.99 * len(took))]:.2f}")
 PY
 )
-echo "fsync ceiling: $fsyncs durable commits/s on this disk"
+[[ -n ${fsync_p99_ms:-} ]] || die "the fsync probe failed"
+echo "fsync ceiling: $fsyncs durable commits/s on this disk (p99 of one: $fsync_p99_ms ms)"
 
 # ---------------------------------------------------------------- PKI, config, the hub
 certs/make-dev-pki.sh "$pki" >/dev/null
@@ -211,19 +216,23 @@ wait_until_answering "$bound_pid" dx_sig_bound "$out/bound.log"
 echo "== (d) the same POSTs to dx_sig_bound (HTTPS + verify + receipt signature, nothing stored), ${PEAK_SECONDS} s"
 timeout 75 "$build/dx_load" "${client[@]}" --connections "$CONNECTIONS" --duration "$PEAK_SECONDS" \
   --presign "$pool" --presign-seconds "$PRESIGN_SECONDS" --json "$out/load-bound.json" || die "the dx_sig_bound run failed (see $out/bound.log)"
+echo "== (e) dx_sig_bound at the rate of (c): $half msgs/s, open loop, ${HALF_SECONDS} s"
+timeout 60 "$build/dx_load" "${client[@]}" --connections "$CONNECTIONS" --duration "$HALF_SECONDS" \
+  --rate "$half" --presign-seconds "$PRESIGN_SECONDS" --json "$out/load-bound-half.json" || die "the dx_sig_bound half-load run failed (see $out/bound.log)"
 stop_server "$bound_pid" dx_sig_bound
 bound_pid=
 (($(rate_of "$out/load-bound.json") > 0)) || die "dx_sig_bound receipted nothing (answers above; see $out/bound.log)"
 
 # ---------------------------------------------------------------- the table
-"$PY" - "$out" "$ceiling" "$(nproc)" "${hwm_kb:-0}" "${rss_kb:-0}" "$fsyncs" <<'PY'
+"$PY" - "$out" "$ceiling" "$(nproc)" "${hwm_kb:-0}" "${rss_kb:-0}" "$fsyncs" "$fsync_p99_ms" <<'PY'
 import json, sys
 out, ceiling, cores, hwm_kb, rss_kb = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-fsyncs = float(sys.argv[6])
+fsyncs, fsync_p99_ms = float(sys.argv[6]), float(sys.argv[7])
 h = json.load(open(f"{out}/load-healthz.json"))
 p = json.load(open(f"{out}/load-peak.json"))
 c = json.load(open(f"{out}/load-half.json"))
 b = json.load(open(f"{out}/load-bound.json"))
+bh = json.load(open(f"{out}/load-bound-half.json"))
 speed = {}
 import re
 for line in open(f"{out}/load-openssl-speed.txt"):
@@ -241,6 +250,8 @@ rows = [
         p50=p["latency_ms"]["p50"], p99=p["latency_ms"]["p99"], p999=p["latency_ms"]["p99.9"])),
     (f"receipt p99 at half load ({c['target_rate']:.0f}/s)", "{:.2f} ms  (p50 {:.2f}, p99.9 {:.2f}; achieved {:.0f}/s)".format(
         c["latency_ms"]["p99"], c["latency_ms"]["p50"], c["latency_ms"]["p99.9"], c["receipted_per_s"])),
+    ("  dx_sig_bound at the same rate", "{:.2f} ms  (p50 {:.2f})".format(
+        bh["latency_ms"]["p99"], bh["latency_ms"]["p50"])),
     ("hub RSS during peak (max VmRSS / VmHWM)", f"{rss_kb / 1024:.0f} / {hwm_kb / 1024:.0f} MiB"),
 ]
 not_ok = {k: v for k, v in p["by_status"].items() if k not in ("200", "202")}
@@ -264,7 +275,7 @@ if commits:
                     "busy_fraction": metrics.get("dxhub_store_commit_seconds_sum", 0) / p["interval_s"]}
     rows.append(("hub group commits during peak", "{commits:.0f}, mean batch {mean_batch:.1f}, "
                  "mean {mean_commit_ms:.1f} ms, writer busy {busy_fraction:.0%}".format(**group_commit)))
-    rows.append(("  fsync ceiling of this disk", f"{fsyncs:.0f} commits/s; at batch "
+    rows.append(("  fsync ceiling of this disk", f"{fsyncs:.0f} commits/s (p99 {fsync_p99_ms:.2f} ms); at batch "
                  f"{group_commit['mean_batch']:.1f} that bounds receipts near "
                  f"{fsyncs * group_commit['mean_batch']:.0f}/s"))
 for name, run in (("peak", p), ("half load", c)):
@@ -287,11 +298,13 @@ result = {
     "ratio_to_sig_bound": peak / bound,
     "peak_latency_ms": p["latency_ms"],
     "half_load": {"target_rate": c["target_rate"], "receipted_per_s": c["receipted_per_s"],
-                  "latency_ms": c["latency_ms"], "latency_from": c["latency_from"]},
+                  "latency_ms": c["latency_ms"], "latency_from": c["latency_from"],
+                  "sig_bound_latency_ms": bh["latency_ms"]},
     "hub_rss_kib": {"max_vmrss_during_peak": rss_kb, "vmhwm_after_peak": hwm_kb},
     "group_commit_during_peak": group_commit,
     "fsync_per_s": fsyncs,
-    "runs": {"healthz": h, "peak": p, "half": c, "sig_bound": b},
+    "fsync_p99_ms": fsync_p99_ms,
+    "runs": {"healthz": h, "peak": p, "half": c, "sig_bound": b, "sig_bound_half": bh},
 }
 json.dump(result, open(f"{out}/hub.json", "w"), indent=2)
 print(f"figures written to {out}/hub.json")
