@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <memory>
@@ -45,6 +44,15 @@
 namespace {
 
 using Poco::Net::HTTPResponse;
+
+// SIGTERM and SIGINT: blocked in every thread from the start of main(), taken by sigwait().
+sigset_t stopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
 
 struct Shared {
   dx::HubConfig config;
@@ -126,10 +134,7 @@ int run(const std::string& configPath, const std::string& listen) {
   server.start();
   std::cout << "dx_sig_bound: listening on " << listen << std::endl;
   int signal = 0;
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
+  const sigset_t stop = stopSignals();
   sigwait(&stop, &signal);
   server.stop();
   deadlines.stopAll();
@@ -144,11 +149,7 @@ int main(int argc, char** argv) {
     std::cerr << "usage: dx_sig_bound --config FILE --listen HOST:PORT\n";
     return 2;
   }
-  // SIGTERM and SIGINT are taken by sigwait(), in every thread started after this.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
+  const sigset_t stop = stopSignals();  // before any thread starts: all of them inherit it
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   try {
     return run(argv[2], argv[4]);
