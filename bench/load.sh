@@ -105,15 +105,17 @@ import os, sys, time
 path = os.path.join(sys.argv[1], "fsync-probe")
 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
 took = []
+started = time.perf_counter()
 for _ in range(1000):
     os.write(fd, b"x" * 4096)
     t = time.perf_counter()
     os.fsync(fd)
     took.append(time.perf_counter() - t)
+elapsed = time.perf_counter() - started
 os.close(fd)
 os.unlink(path)
 took.sort()
-print(f"{len(took) / sum(took):.0f} {1000 * took[int(0.99 * len(took))]:.2f}")
+print(f"{len(took) / elapsed:.0f} {1000 * took[int(0.99 * len(took))]:.2f}")
 PY
 )
 [[ -n ${fsync_p99_ms:-} ]] || die "the fsync probe failed"
